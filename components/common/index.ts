@@ -1,0 +1,4 @@
+export * from "./errors";
+export * from "./quantity";
+export * from "./shell";
+export * from "./versions";

@@ -1,0 +1,18 @@
+/** Quotes a value for POSIX sh, so config values cannot break out of the scripts we send to hosts. */
+export function shQuote(value: string): string {
+    return `'${value.replace(/'/g, `'"'"'`)}'`;
+}
+
+/**
+ * Wraps a shell script into one command string for a remote `command.remote.Command`: variables are set
+ * inline (sshd drops `environment` unless it has `AcceptEnv`), and the script runs under `sh -eu`, through
+ * `sudo -n` when the SSH user is not root.
+ */
+export function remoteScript(script: string, env: Record<string, string>, opts: { sudo: boolean }): string {
+    const assignments = Object.entries(env)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}=${shQuote(v)}`)
+        .join(" ");
+    const runner = opts.sudo ? "sudo -n env" : "env";
+    return `${runner} ${assignments} sh -euc ${shQuote(script)}`.replace(/ +/g, " ");
+}

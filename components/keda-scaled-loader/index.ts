@@ -1,0 +1,131 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
+import { ArgumentError, argKey } from "../common/errors";
+import { NodeCapacity } from "../worker-node-pool/capacity";
+import {
+    brokerSecret,
+    envConfigMap,
+    loaderDeployment,
+    namespaceManifest,
+    objectNames,
+    podTemplate,
+    workerConfigYaml,
+} from "./manifests";
+import { LoaderPlan, LoaderSettings, planLoader } from "./plan";
+import { scaledJob, scaledObject, triggerAuthentication } from "./scaling";
+
+export * from "./manifests";
+export * from "./operator";
+export * from "./plan";
+export * from "./scaling";
+
+/** Arguments of {@link KedaScaledLoader}: the loader settings plus its image, broker and placement. */
+export interface KedaScaledLoaderArgs extends LoaderSettings {
+    /** Digest-pinned image reference (LoaderImage.ref): `repo@sha256:...`. */
+    image: pulumi.Input<string>;
+    /** Celery broker URL with credentials (amqp://user:pass@host:5672/%2f). Secret. */
+    amqpUrl: pulumi.Input<string>;
+    /** RabbitMQ management API URL with credentials (http://user:pass@host:15672), polled by KEDA. Secret. */
+    managementUrl: pulumi.Input<string>;
+    /** The pool's capacity (WorkerNodePool.nodes), bounding maxReplicas. Unset: maxReplicas as given. */
+    capacity?: NodeCapacity[];
+    /** The KEDA operator (KedaOperator); KEDA objects wait for its CRDs. */
+    kedaOperator?: pulumi.Resource;
+    /** Kubernetes provider of the cluster. Defaults to the ambient one. */
+    provider?: k8s.Provider;
+}
+
+/** `repo@sha256:<64 hex>`: tags move, digests do not. */
+export function checkDigestPinned(image: string, key: string): string {
+    if (!/^[^\s@]+@sha256:[0-9a-f]{64}$/.test(image)) {
+        throw new ArgumentError(key, "a digest-pinned image reference (repository@sha256:<64 hex>)", image);
+    }
+    return image;
+}
+
+/**
+ * One loader type on the cluster: namespace, env ConfigMap, broker Secret, Deployment (or, in job mode,
+ * KEDA ScaledJob), TriggerAuthentication and ScaledObject that scale it from its RabbitMQ queues, to zero
+ * when idle and up to what the pool holds.
+ */
+export class KedaScaledLoader extends pulumi.ComponentResource {
+    public readonly plan: LoaderPlan;
+    public readonly namespace?: k8s.core.v1.Namespace;
+    public readonly config: k8s.core.v1.ConfigMap;
+    public readonly brokerSecret: k8s.core.v1.Secret;
+    public readonly deployment?: k8s.apps.v1.Deployment;
+    public readonly triggerAuthentication: k8s.apiextensions.CustomResource;
+    /** The ScaledObject (deployment mode) or ScaledJob (job mode). */
+    public readonly scaler: k8s.apiextensions.CustomResource;
+    /** The effective max replica count, after the capacity bound. */
+    public readonly maxReplicas: pulumi.Output<number>;
+
+    constructor(name: string, args: KedaScaledLoaderArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swh:elastic:KedaScaledLoader", name, {}, opts);
+        const key = argKey("KedaScaledLoader", name);
+        const plan = planLoader(args, key, args.capacity);
+        this.plan = plan;
+        if (plan.clampedBecause) {
+            pulumi.log.warn(`maxReplicas clamped to ${plan.maxReplicas}: ${plan.clampedBecause}`, this);
+        }
+        const image = pulumi.output(args.image).apply((ref) => checkDigestPinned(ref, key("image")));
+
+        const k8sOpts = { parent: this, provider: args.provider };
+        if (plan.createNamespace) {
+            this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespaceManifest(plan), k8sOpts);
+        }
+        const nsOpts = { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] };
+        this.config = new k8s.core.v1.ConfigMap(`${name}-env`, envConfigMap(plan), nsOpts);
+        this.brokerSecret = new k8s.core.v1.Secret(
+            `${name}-broker`,
+            brokerSecret(plan, args.amqpUrl, args.managementUrl),
+            nsOpts,
+        );
+        // Pods restart when their config changes; the hash covers the secret config, so it is a secret too.
+        const configHash = pulumi.secret(
+            pulumi.output(args.amqpUrl).apply((url) =>
+                crypto
+                    .createHash("sha256")
+                    .update(JSON.stringify(envConfigMap(plan).data))
+                    .update(workerConfigYaml(plan, url))
+                    .digest("hex")
+                    .slice(0, 16),
+            ),
+        );
+        const kedaOpts = {
+            ...k8sOpts,
+            dependsOn: [this.brokerSecret, ...(args.kedaOperator ? [args.kedaOperator] : [])],
+        };
+        this.triggerAuthentication = new k8s.apiextensions.CustomResource(
+            `${name}-trigger-auth`,
+            triggerAuthentication(plan) as never,
+            kedaOpts,
+        );
+
+        if (plan.mode === "deployment") {
+            this.deployment = new k8s.apps.v1.Deployment(
+                `${name}-deployment`,
+                loaderDeployment(plan, image, configHash),
+                { ...nsOpts, dependsOn: [this.config, this.brokerSecret] },
+            );
+            this.scaler = new k8s.apiextensions.CustomResource(`${name}-scaledobject`, scaledObject(plan) as never, {
+                ...kedaOpts,
+                dependsOn: [...kedaOpts.dependsOn, this.deployment, this.triggerAuthentication],
+            });
+        } else {
+            this.scaler = new k8s.apiextensions.CustomResource(
+                `${name}-scaledjob`,
+                scaledJob(plan, podTemplate(plan, image, configHash) as never) as never,
+                { ...kedaOpts, dependsOn: [...kedaOpts.dependsOn, this.config, this.triggerAuthentication] },
+            );
+        }
+        this.maxReplicas = pulumi.output(plan.maxReplicas);
+        this.registerOutputs({
+            maxReplicas: this.maxReplicas,
+            namespace: plan.namespace,
+            capacity: plan.capacity,
+            workload: objectNames(plan).workload,
+        });
+    }
+}

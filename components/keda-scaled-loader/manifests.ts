@@ -1,0 +1,161 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { LoaderPlan } from "./plan";
+
+import inputs = k8s.types.input;
+type PodTemplate = inputs.core.v1.PodTemplateSpec;
+
+/** Labels on every object of a loader; `app.kubernetes.io/name` also selects its pods. */
+export function loaderLabels(plan: LoaderPlan): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": plan.baseName,
+        "app.kubernetes.io/component": "loader",
+        "app.kubernetes.io/part-of": "swh-elastic-workers",
+        "app.kubernetes.io/managed-by": "pulumi",
+        "swh/loader-type": plan.loader,
+    };
+}
+
+function meta(plan: LoaderPlan, name: string): k8s.types.input.meta.v1.ObjectMeta {
+    return { name, namespace: plan.namespace, labels: loaderLabels(plan) };
+}
+
+/** Names of a loader's objects. */
+export function objectNames(plan: LoaderPlan) {
+    return {
+        env: `${plan.baseName}-env`,
+        broker: `${plan.baseName}-broker`,
+        triggerAuth: `${plan.baseName}-rabbitmq`,
+        workload: plan.baseName,
+    };
+}
+
+export function namespaceManifest(plan: LoaderPlan): inputs.core.v1.Namespace {
+    return { metadata: { name: plan.namespace, labels: { "app.kubernetes.io/part-of": "swh-elastic-workers" } } };
+}
+
+/** Non-secret worker settings, read by the entrypoint as environment. */
+export function envConfigMap(plan: LoaderPlan): inputs.core.v1.ConfigMap {
+    return {
+        metadata: meta(plan, objectNames(plan).env),
+        data: {
+            CONCURRENCY: String(plan.concurrency),
+            MAX_TASKS_PER_CHILD: String(plan.maxTasksPerChild),
+            SWH_LOG_LEVEL: plan.logLevel,
+            SWH_CONFIG_FILENAME: "/etc/swh/config.yml",
+            STATSD_HOST: plan.statsd.host,
+            STATSD_PORT: String(plan.statsd.port),
+            STATSD_TAGS: `deployment:${plan.baseName}`,
+            WORKER_MODE: plan.mode === "job" ? "oneshot" : "worker",
+        },
+    };
+}
+
+/**
+ * The worker's config.yml: the non-secret settings plus the Celery broker (with credentials) and queues.
+ * It carries credentials, so it only ever goes into the broker Secret.
+ */
+export function workerConfigYaml(plan: LoaderPlan, amqpUrl: string): string {
+    const celery = (plan.workerConfig.celery as Record<string, unknown> | undefined) ?? {};
+    return YAML.stringify({
+        ...plan.workerConfig,
+        celery: { ...celery, task_broker: amqpUrl, task_queues: plan.queues },
+    });
+}
+
+/** The broker Secret: worker config.yml (AMQP URL) and `host`, the management API URL KEDA polls. */
+export function brokerSecret(
+    plan: LoaderPlan,
+    amqpUrl: pulumi.Input<string>,
+    managementUrl: pulumi.Input<string>,
+): inputs.core.v1.Secret {
+    return {
+        metadata: meta(plan, objectNames(plan).broker),
+        type: "Opaque",
+        stringData: {
+            "config.yml": pulumi.secret(pulumi.output(amqpUrl).apply((url) => workerConfigYaml(plan, url))),
+            host: pulumi.secret(managementUrl),
+        },
+    };
+}
+
+/**
+ * preStop: one SIGTERM to Celery (PID 1), a warm shutdown, then wait for it to exit. The kubelet sends its
+ * own SIGTERM only after preStop returns; a second SIGTERM would make Celery kill the running task.
+ */
+export const PRE_STOP_COMMAND = ["/bin/sh", "-c", "kill -TERM 1; while kill -0 1 2>/dev/null; do sleep 1; done"];
+
+/** The loader pod: digest-pinned image, requests/limits, statsd env, loader-host affinity, long grace. */
+export function podTemplate(plan: LoaderPlan, image: pulumi.Input<string>, configHash?: pulumi.Input<string>): PodTemplate {
+    const names = objectNames(plan);
+    return {
+        metadata: {
+            labels: loaderLabels(plan),
+            annotations: configHash ? { "swh/config-hash": configHash } : {},
+        },
+        spec: {
+            priorityClassName: plan.priorityClassName,
+            terminationGracePeriodSeconds: plan.terminationGracePeriodSeconds,
+            restartPolicy: plan.mode === "job" ? "Never" : "Always",
+            affinity: {
+                nodeAffinity: {
+                    requiredDuringSchedulingIgnoredDuringExecution: {
+                        nodeSelectorTerms: [
+                            {
+                                matchExpressions: Object.entries(plan.nodeSelector).map(([k, v]) => ({
+                                    key: k,
+                                    operator: "In",
+                                    values: [v],
+                                })),
+                            },
+                        ],
+                    },
+                },
+            },
+            tolerations: plan.tolerations.map((t) => ({ ...t })),
+            securityContext: { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000 },
+            containers: [
+                {
+                    name: "loader",
+                    image,
+                    command: ["/opt/swh/entrypoint.sh"],
+                    envFrom: [{ configMapRef: { name: names.env } }],
+                    env: [
+                        { name: "SWH_WORKER_INSTANCE", value: plan.baseName },
+                        {
+                            name: "POD_NAME",
+                            valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
+                        },
+                    ],
+                    resources: {
+                        requests: { cpu: plan.requests.cpu, memory: plan.requests.memory },
+                        limits: { memory: plan.limits.memory, ...(plan.limits.cpu ? { cpu: plan.limits.cpu } : {}) },
+                    },
+                    lifecycle: { preStop: { exec: { command: PRE_STOP_COMMAND } } },
+                    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                    volumeMounts: [{ name: "config", mountPath: "/etc/swh", readOnly: true }],
+                },
+            ],
+            volumes: [{ name: "config", secret: { secretName: names.broker, items: [{ key: "config.yml", path: "config.yml" }] } }],
+        },
+    };
+}
+
+/** The loader Deployment. No `replicas`: KEDA owns the count, and an apply must not reset it. */
+export function loaderDeployment(
+    plan: LoaderPlan,
+    image: pulumi.Input<string>,
+    configHash?: pulumi.Input<string>,
+): inputs.apps.v1.Deployment {
+    return {
+        metadata: meta(plan, objectNames(plan).workload),
+        spec: {
+            selector: { matchLabels: { "app.kubernetes.io/name": plan.baseName } },
+            revisionHistoryLimit: 3,
+            // One extra pod at a time; one old pod may stop (after its grace period) even on a full pool.
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } },
+            template: podTemplate(plan, image, configHash),
+        },
+    };
+}

@@ -1,0 +1,68 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { chartRepos, versions } from "../common/versions";
+import { PRIORITY_CLASSES } from "./plan";
+
+/** KEDA's Helm release: the operator, its metrics API server and admission webhooks, with CRDs. */
+export function kedaRelease(version: string, namespace: string): k8s.helm.v3.ReleaseArgs {
+    return {
+        chart: "keda",
+        version,
+        repositoryOpts: { repo: chartRepos.keda },
+        namespace,
+        createNamespace: true,
+        // ServiceMonitors let the ObservabilityStack's Prometheus scrape KEDA's scaler errors and metrics.
+        values: {
+            prometheus: {
+                operator: { enabled: true, serviceMonitor: { enabled: true } },
+                metricServer: { enabled: true, serviceMonitor: { enabled: true } },
+            },
+        },
+        waitForJobs: true,
+        timeout: 600,
+    };
+}
+
+/**
+ * SWH's loader priority classes. The low class never preempts: a backlog of low-priority loaders waits
+ * for room instead of evicting running tasks.
+ */
+export function priorityClasses(): k8s.types.input.scheduling.v1.PriorityClass[] {
+    return Object.entries(PRIORITY_CLASSES).map(([level, pc]) => ({
+        metadata: { name: pc.name, labels: { "app.kubernetes.io/part-of": "swh-elastic-workers" } },
+        value: pc.value,
+        globalDefault: false,
+        preemptionPolicy: level === "low" ? "Never" : "PreemptLowerPriority",
+        description: `SWH ${level}-priority loaders`,
+    }));
+}
+
+/** Arguments of {@link KedaOperator}. */
+export interface KedaOperatorArgs {
+    /** KEDA chart version. Defaults to versions.keda. */
+    version?: string;
+    /** Namespace. Defaults to "keda". */
+    namespace?: string;
+    /** Kubernetes provider of the cluster. Defaults to the ambient one. */
+    provider?: k8s.Provider;
+}
+
+/** What every loader of a cluster needs once: the KEDA operator from its pinned chart, and the priority classes. */
+export class KedaOperator extends pulumi.ComponentResource {
+    public readonly release: k8s.helm.v3.Release;
+    public readonly priorityClasses: k8s.scheduling.v1.PriorityClass[];
+
+    constructor(name: string, args: KedaOperatorArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        super("swh:elastic:KedaOperator", name, {}, opts);
+        const childOpts = { parent: this, provider: args.provider };
+        this.release = new k8s.helm.v3.Release(
+            `${name}-keda`,
+            kedaRelease(args.version ?? versions.keda, args.namespace ?? "keda"),
+            childOpts,
+        );
+        this.priorityClasses = priorityClasses().map(
+            (pc) => new k8s.scheduling.v1.PriorityClass(`${name}-${(pc.metadata as { name: string }).name}`, pc, childOpts),
+        );
+        this.registerOutputs({ namespace: this.release.namespace });
+    }
+}

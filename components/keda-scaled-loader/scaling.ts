@@ -1,0 +1,103 @@
+import type { IScaledJob } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledJob";
+import type { IScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
+import type { ITriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication";
+import { loaderLabels, objectNames } from "./manifests";
+import { LoaderPlan } from "./plan";
+
+/** KEDA reads the management API URL (with credentials) from the broker Secret's `host` key. */
+export function triggerAuthentication(plan: LoaderPlan): ITriggerAuthentication {
+    const names = objectNames(plan);
+    return {
+        apiVersion: "keda.sh/v1alpha1",
+        kind: "TriggerAuthentication",
+        metadata: { name: names.triggerAuth, namespace: plan.namespace, labels: loaderLabels(plan) },
+        spec: { secretTargetRef: [{ parameter: "host", name: names.broker, key: "host" }] },
+    };
+}
+
+/**
+ * One RabbitMQ trigger per queue, QueueLength over the management API (http): it counts ready plus unacked
+ * messages, so a task still running keeps its worker (SWH: "to avoid dismissal of containers still running on
+ * long-standing messages"). KEDA sums the per-queue replica counts through the HPA's max over metrics.
+ */
+export function rabbitmqTriggers(plan: LoaderPlan) {
+    return plan.queues.map((queue) => ({
+        type: "rabbitmq",
+        name: triggerName(queue),
+        metadata: {
+            protocol: "http",
+            mode: "QueueLength",
+            value: String(plan.queueThreshold),
+            activationValue: String(plan.activationThreshold),
+            queueName: queue,
+            vhostName: "/",
+            excludeUnacknowledged: "false",
+        },
+        authenticationRef: { name: objectNames(plan).triggerAuth },
+    }));
+}
+
+/** A trigger name valid for KEDA (lower-case, '-') that stays unique per queue. */
+export function triggerName(queue: string): string {
+    const slug = queue
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-|-$/g, "");
+    let hash = 0;
+    for (const c of queue) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+    return `${slug.slice(-40)}-${hash.toString(16)}`.replace(/^-/, "");
+}
+
+/** ScaledObject: scale to zero when idle, max bounded by the pool, SWH's polling/cooldown/fallback. */
+export function scaledObject(plan: LoaderPlan): IScaledObject {
+    return {
+        apiVersion: "keda.sh/v1alpha1",
+        kind: "ScaledObject",
+        metadata: { name: plan.baseName, namespace: plan.namespace, labels: loaderLabels(plan) },
+        spec: {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: objectNames(plan).workload },
+            pollingInterval: plan.pollingInterval,
+            cooldownPeriod: plan.cooldownPeriod,
+            // KEDA requires idleReplicaCount < minReplicaCount: with a floor above zero, still idle at zero.
+            ...(plan.minReplicas > 0 ? { idleReplicaCount: 0 } : {}),
+            minReplicaCount: plan.minReplicas,
+            maxReplicaCount: plan.maxReplicas,
+            fallback: plan.fallback,
+            advanced: {
+                restoreToOriginalReplicaCount: false,
+                horizontalPodAutoscalerConfig: { behavior: plan.hpaBehavior as never },
+            },
+            triggers: rabbitmqTriggers(plan),
+        },
+    };
+}
+
+/**
+ * ScaledJob, for tasks too long for a Deployment's scale-down: one Job per task, never killed by scaling;
+ * `gradual` rollout so a spec change does not delete running Jobs. The pod template comes from the caller
+ * (it carries the image Output), the rest is plain.
+ */
+export function scaledJob(plan: LoaderPlan, template: NonNullable<IScaledJob["spec"]>["jobTargetRef"]["template"]): IScaledJob {
+    return {
+        apiVersion: "keda.sh/v1alpha1",
+        kind: "ScaledJob",
+        metadata: { name: plan.baseName, namespace: plan.namespace, labels: loaderLabels(plan) },
+        spec: {
+            jobTargetRef: {
+                parallelism: 1,
+                completions: 1,
+                backoffLimit: 0,
+                activeDeadlineSeconds: plan.taskTimeoutSeconds + 300,
+                template,
+            },
+            pollingInterval: plan.pollingInterval,
+            minReplicaCount: plan.minReplicas,
+            maxReplicaCount: plan.maxReplicas,
+            successfulJobsHistoryLimit: 5,
+            failedJobsHistoryLimit: 5,
+            rollout: { strategy: "gradual" },
+            scalingStrategy: { strategy: "accurate" },
+            triggers: rabbitmqTriggers(plan),
+        },
+    };
+}

@@ -1,0 +1,68 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { KubeletReservations, kubeletArgs } from "./capacity";
+
+/** Kubernetes distribution a host runs; it decides where the agent reads its config drop-ins. */
+export type Distribution = "rke2" | "k3s";
+
+/** One idempotent preparation step, run over SSH as its own remote command. */
+export interface PrepStep {
+    /** Short name; the command resource is `${host}-prep-${name}`. */
+    name: string;
+    /** The POSIX sh script, from `scripts/`. */
+    script: string;
+    /** Variables the script reads. Changing any of them re-runs the step. */
+    env: Record<string, string>;
+}
+
+/** Reads a script shipped beside this file. */
+export function shippedScript(file: string): string {
+    return fs.readFileSync(path.join(__dirname, "scripts", file), "utf8");
+}
+
+/** Kernel modules every Kubernetes node loads. */
+export const KERNEL_MODULES = ["overlay", "br_netfilter"];
+
+/** Kernel parameters for pod networking and for nodes running many containers. */
+export const SYSCTLS: Record<string, string> = {
+    "net.ipv4.ip_forward": "1",
+    "net.bridge.bridge-nf-call-iptables": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+    "fs.inotify.max_user_instances": "8192",
+    "fs.inotify.max_user_watches": "524288",
+};
+
+/** The agent config drop-in with the kubelet reservations (`kubelet-arg+` appends to Rancher's own args). */
+export function kubeletDropIn(reservations: Required<KubeletReservations>): string {
+    return YAML.stringify({ "kubelet-arg+": kubeletArgs(reservations) }).trimEnd();
+}
+
+/**
+ * The preparation of a Debian host for Kubernetes, in order: iptables legacy, swap off, kernel modules,
+ * sysctls, then the kubelet reservations. Every step is idempotent.
+ */
+export function nodePrepSteps(distribution: Distribution, reservations: Required<KubeletReservations>): PrepStep[] {
+    return [
+        { name: "iptables-legacy", script: shippedScript("iptables-legacy.sh"), env: {} },
+        { name: "swap-off", script: shippedScript("swap-off.sh"), env: {} },
+        { name: "kernel-modules", script: shippedScript("kernel-modules.sh"), env: { MODULES: KERNEL_MODULES.join(" ") } },
+        {
+            name: "sysctls",
+            script: shippedScript("sysctls.sh"),
+            env: {
+                SYSCTL_CONF: Object.entries(SYSCTLS)
+                    .map(([k, v]) => `${k} = ${v}`)
+                    .join("\n"),
+            },
+        },
+        {
+            name: "kubelet-config",
+            script: shippedScript("kubelet-config.sh"),
+            env: {
+                CONFIG_DIR: `/etc/rancher/${distribution}/config.yaml.d`,
+                KUBELET_CONFIG: kubeletDropIn(reservations),
+            },
+        },
+    ];
+}

@@ -1,0 +1,13 @@
+#!/bin/sh
+# The kubelet refuses to run with swap on; turn it off now and keep it off across reboots.
+set -eu
+swapoff -a
+if grep -Eq '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab; then
+    sed -i -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# disabled by swh elastic-workers: \1/' /etc/fstab
+    echo "swap: fstab entries commented out"
+fi
+if [ -n "$(tail -n +2 /proc/swaps)" ]; then
+    echo "swap is still active" >&2
+    exit 1
+fi
+echo "swap: off"
