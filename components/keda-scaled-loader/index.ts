@@ -62,9 +62,12 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
     public readonly maxReplicas: pulumi.Output<number>;
 
     constructor(name: string, args: KedaScaledLoaderArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("swh:elastic:KedaScaledLoader", name, {}, opts);
+        // Everything is checked before the component registers: a bad argument leaves no trace in the stack.
         const key = argKey("KedaScaledLoader", name);
         const plan = planLoader(args, key, args.capacity);
+        // A plain reference is checked now; a computed one (LoaderImage.ref) when known.
+        if (typeof args.image === "string") checkDigestPinned(args.image, key("image"));
+        super("swh:elastic:KedaScaledLoader", name, {}, opts);
         this.plan = plan;
         if (plan.clampedBecause) {
             pulumi.log.warn(`maxReplicas clamped to ${plan.maxReplicas}: ${plan.clampedBecause}`, this);

@@ -11,11 +11,11 @@ export function kedaRelease(version: string, namespace: string): k8s.helm.v3.Rel
         repositoryOpts: { repo: chartRepos.keda },
         namespace,
         createNamespace: true,
-        // ServiceMonitors let the ObservabilityStack's Prometheus scrape KEDA's scaler errors and metrics.
+        // Metrics endpoints on; the ObservabilityStack owns the ServiceMonitors that scrape them.
         values: {
             prometheus: {
-                operator: { enabled: true, serviceMonitor: { enabled: true } },
-                metricServer: { enabled: true, serviceMonitor: { enabled: true } },
+                operator: { enabled: true, serviceMonitor: { enabled: false } },
+                metricServer: { enabled: true, serviceMonitor: { enabled: false } },
             },
         },
         waitForJobs: true,

@@ -45,9 +45,8 @@ export class LoaderImage extends pulumi.ComponentResource {
     public readonly digest: pulumi.Output<string>;
 
     constructor(name: string, args: LoaderImageArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("swh:elastic:LoaderImage", name, {}, opts);
         const registry = args.registry ?? DOCKER_HUB;
-        this.plan = imagePlan(
+        const plan = imagePlan(
             {
                 loader: args.loader,
                 packages: args.packages,
@@ -60,6 +59,8 @@ export class LoaderImage extends pulumi.ComponentResource {
             },
             argKey("LoaderImage", name),
         );
+        super("swh:elastic:LoaderImage", name, {}, opts);
+        this.plan = plan;
         const push = args.push ?? true;
         this.image = new dockerbuild.Image(
             `${name}-image`,

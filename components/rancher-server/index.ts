@@ -66,8 +66,8 @@ export class RancherServer extends pulumi.ComponentResource {
     public readonly rancher: k8s.helm.v3.Release;
 
     constructor(name: string, args: RancherServerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("swh:elastic:RancherServer", name, {}, opts);
         const plan = planRancherServer(name, args);
+        super("swh:elastic:RancherServer", name, {}, opts);
 
         const hostSteps = [...nodePrepSteps("k3s", plan.reservations), ...k3sSteps(plan.k3s)];
         const steps = runSteps(`${name}-${args.host.name}`, args.host, hostSteps, args.sshPrivateKey, { parent: this });

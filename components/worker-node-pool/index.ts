@@ -67,9 +67,12 @@ export class WorkerNodePool extends pulumi.ComponentResource {
     public readonly prepared: Record<string, command.remote.Command>;
 
     constructor(name: string, args: WorkerNodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("swh:elastic:WorkerNodePool", name, {}, opts);
         const key = argKey("WorkerNodePool", name);
         const plan = planPool(name, args);
+        if (plan.register && !args.rancherProvider) {
+            throw new ArgumentError(key("rancherProvider"), "a rancher2.Provider when register is true (the default)");
+        }
+        super("swh:elastic:WorkerNodePool", name, {}, opts);
         this.nodes = plan.nodes;
 
         const total = totalForLoaders(plan.nodes);
@@ -91,9 +94,6 @@ export class WorkerNodePool extends pulumi.ComponentResource {
             this.kubeconfig = pulumi.output(undefined);
             this.registerOutputs({ clusterId: this.clusterId, allocatable: this.allocatable, nodes: this.nodes });
             return;
-        }
-        if (!args.rancherProvider) {
-            throw new ArgumentError(key("rancherProvider"), "a rancher2.Provider when register is true (the default)");
         }
         const rancherOpts = { parent: this, provider: args.rancherProvider };
         this.cluster = new rancher2.ClusterV2(`${name}-cluster`, clusterV2Args(plan.cluster), rancherOpts);

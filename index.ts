@@ -1,0 +1,110 @@
+/**
+ * The elastic workers stack: Rancher on k3s, a worker pool registered into it, loader images, KEDA and the
+ * loaders it scales, and the observability around them. Everything comes from the stack config (see README).
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    KedaOperator,
+    KedaScaledLoader,
+    LoaderImage,
+    ObservabilityStack,
+    RancherServer,
+    WorkerNodePool,
+} from "./components";
+import { loadConfig, pulumiConfigSource } from "./config";
+
+const cfg = loadConfig(pulumiConfigSource());
+const secrets = cfg.secrets;
+
+// 1. Rancher, when this stack manages it.
+const rancher = cfg.rancher
+    ? new RancherServer("rancher", {
+          host: cfg.rancher.host,
+          hostname: cfg.rancher.hostname,
+          rancherVersion: cfg.rancher.version,
+          k3sVersion: cfg.rancher.k3sVersion,
+          certManagerVersion: cfg.rancher.certManagerVersion,
+          flannelBackend: cfg.rancher.flannelBackend,
+          replicas: cfg.rancher.replicas,
+          caCerts: cfg.rancher.caCerts,
+          sshPrivateKey: secrets.sshPrivateKey!,
+          bootstrapPassword: secrets.rancherBootstrapPassword!,
+          adminPassword: secrets.rancherAdminPassword!,
+      })
+    : undefined;
+
+// 2. The worker hosts: prepared over SSH, then registered into a Rancher custom cluster.
+const pool = new WorkerNodePool("pool", {
+    ...cfg.pool,
+    sshPrivateKey: secrets.sshPrivateKey!,
+    rancherProvider: rancher?.provider,
+});
+
+// 3. Where Kubernetes objects go: written to files (no cluster), the pool's cluster, or the ambient kubeconfig.
+const provider = cfg.kubernetes.renderYamlToDirectory
+    ? new k8s.Provider("render", { renderYamlToDirectory: cfg.kubernetes.renderYamlToDirectory })
+    : pool.provider;
+
+// 4. Monitoring and logs first: the task's reviewers put them before autoscaling.
+const observability =
+    (cfg.observability.enabled ?? true)
+        ? new ObservabilityStack("observability", {
+              ...cfg.observability,
+              elasticsearchPassword: secrets.elasticsearchPassword,
+              provider,
+          })
+        : undefined;
+
+// 5. KEDA, once per cluster, and the loaders' priority classes.
+const keda = new KedaOperator("keda", { ...cfg.keda, provider });
+
+// 6. Each loader: its image, then the Deployment KEDA scales from its queues.
+const images: Record<string, pulumi.Output<string>> = {};
+const capacityPlans: Record<string, unknown> = {};
+for (const loader of cfg.loaders) {
+    const image = new LoaderImage(`image-${loader.loader}`, {
+        loader: loader.loader,
+        packages: loader.packages,
+        baseImage: loader.baseImage ?? cfg.images.baseImage,
+        registry: cfg.images.registry,
+        repository: cfg.images.namespace ? `${cfg.images.namespace}/loader_${loader.loader}` : undefined,
+        username: cfg.images.username,
+        password: secrets.registryPassword,
+        releaseDate: cfg.images.releaseDate,
+        pipIndexUrl: cfg.images.pipIndexUrl,
+        push: cfg.images.push,
+    });
+    const scaled = new KedaScaledLoader(`loader-${loader.loader}`, {
+        ...loader,
+        image: image.ref,
+        amqpUrl: secrets.brokerAmqpUrl!,
+        managementUrl: secrets.brokerManagementUrl!,
+        capacity: pool.nodes,
+        kedaOperator: keda,
+        statsd: observability?.statsdEndpoint,
+        provider,
+    });
+    images[loader.loader] = image.ref;
+    const plan = scaled.plan;
+    capacityPlans[loader.loader] = {
+        namespace: plan.namespace,
+        queues: plan.queues,
+        requests: plan.requests,
+        replicasThatFit: plan.capacity?.fits,
+        perNode: plan.capacity?.nodes,
+        requestedMaxReplicas: plan.requestedMaxReplicas,
+        maxReplicas: plan.maxReplicas,
+        clampedBecause: plan.clampedBecause ?? null,
+    };
+}
+
+export const environment = cfg.environment;
+export const rancherUrl = rancher?.url;
+export const rancherAdminToken = rancher?.adminToken;
+export const clusterId = pool.clusterId;
+export const kubeconfig = pool.kubeconfig;
+export const poolAllocatable = pool.allocatable;
+export const imageRefs = images;
+export const loaderCapacity = capacityPlans;
+export const logShipping = observability?.logShipping ?? "off (observability.enabled is false)";
