@@ -91,6 +91,16 @@ export function formatPath(path: readonly PropertyKey[]): string {
     return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
 }
 
+/** The raw value at a zod issue's path, undefined when absent. */
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+    let cur = raw;
+    for (const p of path) {
+        if (cur === null || typeof cur !== "object") return undefined;
+        cur = (cur as Record<PropertyKey, unknown>)[p];
+    }
+    return cur;
+}
+
 function keyOf(path: string): string {
     return `${PROJECT}:${path}`;
 }
@@ -117,7 +127,7 @@ export function loadConfig(source: ConfigSource): StackConfig {
     if (!parsed.success) {
         for (const issue of parsed.error.issues) {
             const where = formatPath(issue.path);
-            const missing = issue.code === "invalid_type" && issue.input === undefined;
+            const missing = issue.code === "invalid_type" && valueAt(raw, issue.path) === undefined;
             problems.push(`${keyOf(where)}: ${missing ? "required, " : ""}${issue.message}`);
         }
     }

@@ -1,0 +1,78 @@
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ALL_SECRETS } from "../fixtures";
+import { runProgram, stackConfig } from "../harness/program";
+import { plainStrings, resolve } from "../harness/pulumi";
+import { gvkOfType, validateObject } from "../harness/schemas";
+
+describe("the stack program (index.ts) on the staging config, under mocks", function () {
+    this.timeout(60000);
+    let run: Awaited<ReturnType<typeof runProgram>>;
+    before(async () => {
+        run = await runProgram(stackConfig("Pulumi.staging.yaml"));
+    });
+
+    it("emits only Kubernetes objects valid against the real Kubernetes, KEDA and prometheus-operator schemas", () => {
+        let checked = 0;
+        const kinds = new Set<string>();
+        for (const r of run.recorder.resources) {
+            if (!r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes") continue;
+            const gvk = gvkOfType(r.type);
+            const obj = gvk ? { ...gvk, ...r.inputs } : r.inputs;
+            if (r.type === "kubernetes:helm.sh/v3:Release") continue;
+            assert.doesNotThrow(() => validateObject(obj), `${r.name} (${obj.apiVersion}/${obj.kind})`);
+            kinds.add(`${obj.apiVersion}/${obj.kind}`);
+            checked++;
+        }
+        for (const k of [
+            "apps/v1/Deployment",
+            "v1/Secret",
+            "v1/ConfigMap",
+            "keda.sh/v1alpha1/ScaledObject",
+            "keda.sh/v1alpha1/TriggerAuthentication",
+            "monitoring.coreos.com/v1/ServiceMonitor",
+            "monitoring.coreos.com/v1/PrometheusRule",
+            "apps/v1/DaemonSet",
+            "scheduling.k8s.io/v1/PriorityClass",
+        ]) {
+            assert.ok(kinds.has(k), `the program emits a ${k}`);
+        }
+        assert.ok(checked >= 30, `validated ${checked} objects`);
+    });
+
+    it("deploys one ScaledObject per loader with one RabbitMQ trigger per queue, bounded by the pool", async () => {
+        const sos = run.recorder.ofType("kubernetes:keda.sh/v1alpha1:ScaledObject");
+        assert.deepEqual(sos.map((s) => s.inputs.metadata.name).sort(), ["loader-git", "loader-hg", "loader-svn"]);
+        const git = sos.find((s) => s.inputs.metadata.name === "loader-git")!.inputs;
+        assert.equal(git.spec.triggers.length, 5);
+        assert.ok(git.spec.triggers.every((t: { metadata: Record<string, string> }) => t.metadata.mode === "QueueLength" && t.metadata.protocol === "http"));
+        const capacity = (await resolve(pulumi.output(run.result.loaderCapacity as Record<string, { maxReplicas: number; replicasThatFit: number }>))).value;
+        for (const [loader, plan] of Object.entries(capacity)) {
+            assert.ok(plan.maxReplicas <= plan.replicasThatFit, `${loader}: ${plan.maxReplicas} <= ${plan.replicasThatFit}`);
+        }
+        assert.equal(capacity.git.replicasThatFit, 10, "two 4-core/8Gi loader hosts hold 10 git loaders of 500m/512Mi");
+    });
+
+    it("waits for KEDA before ScaledObjects and for each image before its Deployment", () => {
+        const r = run.recorder;
+        for (const l of ["git", "svn", "hg"]) {
+            assert.ok(r.dependenciesOf(`loader-${l}-scaledobject`).includes("keda-keda"));
+            assert.ok(r.dependenciesOf(`loader-${l}-deployment`).includes(`image-${l}-image`));
+            assert.match(r.named(`loader-${l}-deployment`).inputs.spec.template.spec.containers[0].image, /^docker\.io\/softwareheritage\/loader_.+@sha256:[0-9a-f]{64}$/);
+        }
+    });
+
+    it("never holds a secret config value in a plain input, and exports secrets as secrets", async () => {
+        for (const r of run.recorder.resources) {
+            for (const s of plainStrings(r.raw)) {
+                for (const secret of ALL_SECRETS) {
+                    assert.ok(!s.includes(secret.trim()), `${r.name} (${r.type}) holds a secret in plain text`);
+                }
+            }
+        }
+        assert.equal((await resolve(run.result.kubeconfig as pulumi.Output<string>)).secret, true);
+        assert.equal((await resolve(run.result.rancherAdminToken as pulumi.Output<string>)).secret, true);
+        const refs = (await resolve(pulumi.output(run.result.imageRefs as Record<string, pulumi.Output<string>>))).value;
+        assert.deepEqual(Object.keys(refs).sort(), ["git", "hg", "svn"]);
+    });
+});
