@@ -34,7 +34,9 @@ const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret?: (key: 
 /** Reads the engine's config without the "use getSecret" warning: secrets are wrapped right after. */
 export function pulumiConfigSource(): ConfigSource {
     if (typeof isConfigSecret !== "function") {
-        throw new pulumi.RunError("this @pulumi/pulumi no longer exports runtime/config isConfigSecret; pin 3.260.x");
+        throw new pulumi.RunError(
+            "this @pulumi/pulumi no longer exports runtime/config isConfigSecret; pin 3.260.x",
+        );
     }
     return {
         get: (key) => runtimeConfig.getConfig(`${PROJECT}:${key}`),
@@ -53,8 +55,14 @@ export class ConfigError extends pulumi.RunError {
 /** The secret config keys: what each holds, when it is required, and a shape check that never echoes it. */
 export const SECRET_KEYS = {
     sshPrivateKey: { what: "an OpenSSH private key (PEM)", check: (v: string) => /PRIVATE KEY-----/.test(v) },
-    rancherBootstrapPassword: { what: "Rancher's bootstrap password, 12+ characters", check: (v: string) => v.length >= 12 },
-    rancherAdminPassword: { what: "Rancher's admin password, 12+ characters", check: (v: string) => v.length >= 12 },
+    rancherBootstrapPassword: {
+        what: "Rancher's bootstrap password, 12+ characters",
+        check: (v: string) => v.length >= 12,
+    },
+    rancherAdminPassword: {
+        what: "Rancher's admin password, 12+ characters",
+        check: (v: string) => v.length >= 12,
+    },
     registryPassword: { what: "the registry password or access token", check: (v: string) => v.length > 0 },
     brokerAmqpUrl: {
         what: "the Celery broker URL, amqp(s)://user:password@host:5672/vhost",
@@ -88,7 +96,9 @@ export interface StackConfig {
 
 /** `loaders[1].queues` from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {
-    return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+    return path
+        .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+        .join("");
 }
 
 /** The raw value at a zod issue's path, undefined when absent. */
@@ -115,7 +125,8 @@ export function loadConfig(source: ConfigSource): StackConfig {
     for (const key of Object.keys(structuredKeys)) {
         const text = source.get(key);
         if (text === undefined) continue;
-        if (source.isSecret(key)) problems.push(`${keyOf(key)}: expected a plain value; structured keys hold no secrets`);
+        if (source.isSecret(key))
+            problems.push(`${keyOf(key)}: expected a plain value; structured keys hold no secrets`);
         try {
             raw[key] = JSON.parse(text);
         } catch {
@@ -135,7 +146,8 @@ export function loadConfig(source: ConfigSource): StackConfig {
     const environment = source.get("environment") ?? "dev";
     const cfg = parsed.success ? parsed.data : undefined;
     const required = new Set<SecretKey>(["sshPrivateKey", "brokerAmqpUrl", "brokerManagementUrl"]);
-    if (cfg?.rancher) ["rancherBootstrapPassword", "rancherAdminPassword"].forEach((k) => required.add(k as SecretKey));
+    if (cfg?.rancher)
+        ["rancherBootstrapPassword", "rancherAdminPassword"].forEach((k) => required.add(k as SecretKey));
     if (cfg?.images?.username) required.add("registryPassword");
     if (cfg?.observability?.logs?.username) required.add("elasticsearchPassword");
 
@@ -144,12 +156,16 @@ export function loadConfig(source: ConfigSource): StackConfig {
         const value = source.get(key);
         if (value === undefined) {
             if (required.has(key)) {
-                problems.push(`${keyOf(key)}: required, ${spec.what}; set it with \`pulumi config set --secret ${key}\``);
+                problems.push(
+                    `${keyOf(key)}: required, ${spec.what}; set it with \`pulumi config set --secret ${key}\``,
+                );
             }
             continue;
         }
         if (!source.isSecret(key)) {
-            problems.push(`${keyOf(key)}: expected a secret; set it with \`pulumi config set --secret ${key}\``);
+            problems.push(
+                `${keyOf(key)}: expected a secret; set it with \`pulumi config set --secret ${key}\``,
+            );
             continue;
         }
         if (!spec.check(value)) {
@@ -198,35 +214,55 @@ function crossChecks(cfg: Parsed): { nodes: NodeCapacity[]; loaderPlans: LoaderP
     const rancherVersion = cfg.rancher?.version ?? versions.rancher;
     if (cfg.rancher) {
         collect(problems, () =>
-            checkRancherSupportsKubernetes(rancherVersion, cfg.rancher!.k3sVersion ?? versions.k3s, keyOf("rancher.k3sVersion")),
+            checkRancherSupportsKubernetes(
+                rancherVersion,
+                cfg.rancher!.k3sVersion ?? versions.k3s,
+                keyOf("rancher.k3sVersion"),
+            ),
         );
     }
     if (register) {
-        if (!cfg.rancher) problems.push(`${keyOf("rancher")}: required while pool.register is true (the default)`);
+        if (!cfg.rancher)
+            problems.push(`${keyOf("rancher")}: required while pool.register is true (the default)`);
         collect(problems, () =>
-            checkRancherSupportsKubernetes(rancherVersion, cfg.pool.kubernetesVersion ?? versions.rke2, keyOf("pool.kubernetesVersion")),
+            checkRancherSupportsKubernetes(
+                rancherVersion,
+                cfg.pool.kubernetesVersion ?? versions.rke2,
+                keyOf("pool.kubernetesVersion"),
+            ),
         );
         for (const role of ["etcd", "controlplane"]) {
             if (!cfg.pool.hosts.some((h) => (h.roles ?? ["worker"]).includes(role as never))) {
-                problems.push(`${keyOf("pool.hosts")}: expected at least one host with the ${role} role when registering`);
+                problems.push(
+                    `${keyOf("pool.hosts")}: expected at least one host with the ${role} role when registering`,
+                );
             }
         }
     }
     const seenHosts = new Map<string, number>();
     cfg.pool.hosts.forEach((h, i) => {
-        if (seenHosts.has(h.name)) problems.push(`${keyOf(`pool.hosts[${i}].name`)}: expected a unique name; "${h.name}" is also hosts[${seenHosts.get(h.name)}]`);
+        if (seenHosts.has(h.name))
+            problems.push(
+                `${keyOf(`pool.hosts[${i}].name`)}: expected a unique name; "${h.name}" is also hosts[${seenHosts.get(h.name)}]`,
+            );
         seenHosts.set(h.name, i);
     });
-    const reservations = collect(problems, () => resolveReservations(cfg.pool.reservations, keyOf("pool.reservations")));
+    const reservations = collect(problems, () =>
+        resolveReservations(cfg.pool.reservations, keyOf("pool.reservations")),
+    );
     const nodes = reservations ? cfg.pool.hosts.map((h) => nodeCapacity(h, reservations)) : [];
     const seenLoaders = new Map<string, number>();
     const loaderPlans: LoaderPlan[] = [];
     cfg.loaders.forEach((l, i) => {
         if (seenLoaders.has(l.loader)) {
-            problems.push(`${keyOf(`loaders[${i}].loader`)}: expected a unique loader type; "${l.loader}" is also loaders[${seenLoaders.get(l.loader)}]`);
+            problems.push(
+                `${keyOf(`loaders[${i}].loader`)}: expected a unique loader type; "${l.loader}" is also loaders[${seenLoaders.get(l.loader)}]`,
+            );
         }
         seenLoaders.set(l.loader, i);
-        const plan = collect(problems, () => planLoader(l, (field) => keyOf(`loaders[${i}].${field}`), reservations ? nodes : undefined));
+        const plan = collect(problems, () =>
+            planLoader(l, (field) => keyOf(`loaders[${i}].${field}`), reservations ? nodes : undefined),
+        );
         if (plan) loaderPlans.push(plan);
     });
     if (cfg.observability?.logs?.swhNamespaces !== undefined) {

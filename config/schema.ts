@@ -5,18 +5,35 @@ import { NODE_ROLES } from "../components/worker-node-pool/hosts";
 
 const dnsLabel = z
     .string()
-    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a DNS-1123 label (lower-case letters, digits, '-')");
-const dnsName = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "expected a DNS name like rancher.example.org");
+    .regex(
+        /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+        "expected a DNS-1123 label (lower-case letters, digits, '-')",
+    );
+const dnsName = z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "expected a DNS name like rancher.example.org");
 const cpu = z.union([
     z.number().positive("expected a positive number of cores"),
     z.string().regex(/^\d+(\.\d+)?m?$/, 'expected a CPU quantity like "500m" or "4"'),
 ]);
-const memory = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'expected a memory quantity like "512Mi" or "8Gi"');
-const seconds = z.number().int("expected a whole number of seconds").positive("expected a positive number of seconds");
+const memory = z
+    .string()
+    .regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'expected a memory quantity like "512Mi" or "8Gi"');
+const seconds = z
+    .number()
+    .int("expected a whole number of seconds")
+    .positive("expected a positive number of seconds");
 const count = (min: number) => z.number().int("expected a whole number").min(min, `expected at least ${min}`);
-const version = z.string().regex(/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$/, 'expected a version like "2.13.1"');
+const version = z
+    .string()
+    .regex(/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$/, 'expected a version like "2.13.1"');
 const labels = z.record(
-    z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "expected a label key"),
+    z
+        .string()
+        .regex(
+            /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+            "expected a label key",
+        ),
     z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, "expected a label value"),
 );
 
@@ -24,8 +41,14 @@ export const hostSchema = z.strictObject({
     name: dnsLabel,
     address: z.string().regex(/^[^\s]+$/, "expected a host name or IP address"),
     port: z.number().int().min(1).max(65535, "expected a TCP port 1-65535").optional(),
-    user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "expected a Unix user name").optional(),
-    hostKey: z.string().regex(/^(ssh-|ecdsa-)\S+ \S+/, 'expected a public key like "ssh-ed25519 AAAA..."').optional(),
+    user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_-]*$/, "expected a Unix user name")
+        .optional(),
+    hostKey: z
+        .string()
+        .regex(/^(ssh-|ecdsa-)\S+ \S+/, 'expected a public key like "ssh-ed25519 AAAA..."')
+        .optional(),
 });
 
 export const poolHostSchema = hostSchema.extend({
@@ -44,13 +67,19 @@ export const poolHostSchema = hostSchema.extend({
     memory,
 });
 
-const resourcePair = z.strictObject({ cpu: z.string().regex(/^\d+(\.\d+)?m?$/, 'expected a CPU quantity like "500m"'), memory });
+const resourcePair = z.strictObject({
+    cpu: z.string().regex(/^\d+(\.\d+)?m?$/, 'expected a CPU quantity like "500m"'),
+    memory,
+});
 
 export const rancherSchema = z.strictObject({
     host: hostSchema,
     hostname: dnsName,
     version: version.optional(),
-    k3sVersion: z.string().regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, 'expected a k3s release like "v1.33.4+k3s1"').optional(),
+    k3sVersion: z
+        .string()
+        .regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, 'expected a k3s release like "v1.33.4+k3s1"')
+        .optional(),
     certManagerVersion: version.optional(),
     flannelBackend: z.enum(["host-gw", "vxlan", "wireguard-native"]).optional(),
     replicas: count(1).optional(),
@@ -73,7 +102,10 @@ export const poolSchema = z.strictObject({
             systemReserved: resourcePair.optional(),
             evictionHardMemory: memory.optional(),
             evictionSoftMemory: memory.optional(),
-            evictionSoftGracePeriod: z.string().regex(/^\d+(s|m|h)$/, 'expected a duration like "1m"').optional(),
+            evictionSoftGracePeriod: z
+                .string()
+                .regex(/^\d+(s|m|h)$/, 'expected a duration like "1m"')
+                .optional(),
             evictionMaxPodGracePeriod: count(0).optional(),
             daemonSetOverhead: resourcePair.optional(),
         })
@@ -82,11 +114,23 @@ export const poolSchema = z.strictObject({
 });
 
 export const imagesSchema = z.strictObject({
-    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host like "docker.io" or "127.0.0.1:5000"').optional(),
-    namespace: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'expected a repository namespace like "softwareheritage"').optional(),
+    registry: z
+        .string()
+        .regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host like "docker.io" or "127.0.0.1:5000"')
+        .optional(),
+    namespace: z
+        .string()
+        .regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'expected a repository namespace like "softwareheritage"')
+        .optional(),
     username: z.string().min(1).optional(),
-    baseImage: z.string().regex(/^[a-z0-9./:@_-]+$/, 'expected an image reference like "python:3.11-bookworm"').optional(),
-    releaseDate: z.string().regex(/^\d{8}(\.\d+)?$/, 'expected a date tag like "20261125"').optional(),
+    baseImage: z
+        .string()
+        .regex(/^[a-z0-9./:@_-]+$/, 'expected an image reference like "python:3.11-bookworm"')
+        .optional(),
+    releaseDate: z
+        .string()
+        .regex(/^\d{8}(\.\d+)?$/, 'expected a date tag like "20261125"')
+        .optional(),
     pipIndexUrl: z.url().optional(),
     push: z.boolean().optional(),
 });
@@ -102,9 +146,18 @@ const hpaRules = z.strictObject({
 export const loaderSchema = z.strictObject({
     loader: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, 'expected a loader type like "git"'),
     packages: z
-        .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+$/, 'expected a pinned requirement like "swh.loader.git==3.3.0"'))
+        .array(
+            z
+                .string()
+                .regex(
+                    /^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+$/,
+                    'expected a pinned requirement like "swh.loader.git==3.3.0"',
+                ),
+        )
         .min(1, "expected at least one pinned package"),
-    queues: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,255}$/, "expected a RabbitMQ queue name")).min(1, "expected at least one queue"),
+    queues: z
+        .array(z.string().regex(/^[A-Za-z0-9_.:-]{1,255}$/, "expected a RabbitMQ queue name"))
+        .min(1, "expected at least one queue"),
     namespace: dnsLabel.optional(),
     mode: z.enum(["deployment", "job"]).optional(),
     queueThreshold: count(1).optional(),
@@ -117,7 +170,15 @@ export const loaderSchema = z.strictObject({
     fallback: z.strictObject({ failureThreshold: count(1), replicas: count(0) }).optional(),
     hpaBehavior: z.strictObject({ scaleUp: hpaRules.optional(), scaleDown: hpaRules.optional() }).optional(),
     requests: resourcePair.optional(),
-    limits: z.strictObject({ cpu: z.string().regex(/^\d+(\.\d+)?m?$/, 'expected a CPU quantity').optional(), memory }).optional(),
+    limits: z
+        .strictObject({
+            cpu: z
+                .string()
+                .regex(/^\d+(\.\d+)?m?$/, "expected a CPU quantity")
+                .optional(),
+            memory,
+        })
+        .optional(),
     concurrency: count(1).optional(),
     maxTasksPerChild: count(1).optional(),
     logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).optional(),
@@ -150,8 +211,14 @@ export const observabilitySchema = z.strictObject({
         .strictObject({
             url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL of Elasticsearch" }),
             username: z.string().min(1).optional(),
-            swhIndex: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "expected an index name").optional(),
-            systemIndex: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "expected an index name").optional(),
+            swhIndex: z
+                .string()
+                .regex(/^[a-z0-9][a-z0-9._-]*$/, "expected an index name")
+                .optional(),
+            systemIndex: z
+                .string()
+                .regex(/^[a-z0-9][a-z0-9._-]*$/, "expected an index name")
+                .optional(),
             swhNamespaces: z.string().optional(),
         })
         .optional(),

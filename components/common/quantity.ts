@@ -20,7 +20,8 @@ const CPU_RE = /^([0-9]+(?:\.[0-9]+)?)(m)?$/;
 
 /** Parses a CPU quantity ("500m", "2", "0.5" or a number of cores) into millicores, or undefined if malformed. */
 export function parseCpu(value: string | number): number | undefined {
-    if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+    if (typeof value === "number")
+        return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
     const m = CPU_RE.exec(value.trim());
     if (!m) return undefined;
     const n = Number(m[1]);
@@ -29,7 +30,8 @@ export function parseCpu(value: string | number): number | undefined {
 
 /** Parses a memory quantity ("512Mi", "8Gi", "1G", bytes) into bytes, or undefined if malformed. */
 export function parseMemory(value: string | number): number | undefined {
-    if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? Math.round(value) : undefined;
+    if (typeof value === "number")
+        return Number.isFinite(value) && value >= 0 ? Math.round(value) : undefined;
     const m = MEMORY_RE.exec(value.trim());
     if (!m) return undefined;
     return Math.round(Number(m[1]) * MEMORY_SUFFIXES[m[2] ?? ""]);

@@ -5,7 +5,10 @@ import { PrepStep } from "../worker-node-pool/node-prep";
 import { remoteScript } from "./shell";
 
 /** The SSH connection of a host; the private key stays a secret. */
-export function sshConnection(host: HostSpec, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+export function sshConnection(
+    host: HostSpec,
+    privateKey: pulumi.Input<string>,
+): command.types.input.remote.ConnectionArgs {
     return {
         host: host.address,
         port: host.port ?? 22,

@@ -112,10 +112,14 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
                 loaderDeployment(plan, image, configHash),
                 { ...nsOpts, dependsOn: [this.config, this.brokerSecret] },
             );
-            this.scaler = new k8s.apiextensions.CustomResource(`${name}-scaledobject`, scaledObject(plan) as never, {
-                ...kedaOpts,
-                dependsOn: [...kedaOpts.dependsOn, this.deployment, this.triggerAuthentication],
-            });
+            this.scaler = new k8s.apiextensions.CustomResource(
+                `${name}-scaledobject`,
+                scaledObject(plan) as never,
+                {
+                    ...kedaOpts,
+                    dependsOn: [...kedaOpts.dependsOn, this.deployment, this.triggerAuthentication],
+                },
+            );
         } else {
             this.scaler = new k8s.apiextensions.CustomResource(
                 `${name}-scaledjob`,

@@ -32,7 +32,9 @@ export function objectNames(plan: LoaderPlan) {
 }
 
 export function namespaceManifest(plan: LoaderPlan): inputs.core.v1.Namespace {
-    return { metadata: { name: plan.namespace, labels: { "app.kubernetes.io/part-of": "swh-elastic-workers" } } };
+    return {
+        metadata: { name: plan.namespace, labels: { "app.kubernetes.io/part-of": "swh-elastic-workers" } },
+    };
 }
 
 /** Non-secret worker settings, read by the entrypoint as environment. */
@@ -84,10 +86,18 @@ export function brokerSecret(
  * preStop: one SIGTERM to Celery (PID 1), a warm shutdown, then wait for it to exit. The kubelet sends its
  * own SIGTERM only after preStop returns; a second SIGTERM would make Celery kill the running task.
  */
-export const PRE_STOP_COMMAND = ["/bin/sh", "-c", "kill -TERM 1; while kill -0 1 2>/dev/null; do sleep 1; done"];
+export const PRE_STOP_COMMAND = [
+    "/bin/sh",
+    "-c",
+    "kill -TERM 1; while kill -0 1 2>/dev/null; do sleep 1; done",
+];
 
 /** The loader pod: digest-pinned image, requests/limits, statsd env, loader-host affinity, long grace. */
-export function podTemplate(plan: LoaderPlan, image: pulumi.Input<string>, configHash?: pulumi.Input<string>): PodTemplate {
+export function podTemplate(
+    plan: LoaderPlan,
+    image: pulumi.Input<string>,
+    configHash?: pulumi.Input<string>,
+): PodTemplate {
     const names = objectNames(plan);
     return {
         metadata: {
@@ -130,14 +140,22 @@ export function podTemplate(plan: LoaderPlan, image: pulumi.Input<string>, confi
                     ],
                     resources: {
                         requests: { cpu: plan.requests.cpu, memory: plan.requests.memory },
-                        limits: { memory: plan.limits.memory, ...(plan.limits.cpu ? { cpu: plan.limits.cpu } : {}) },
+                        limits: {
+                            memory: plan.limits.memory,
+                            ...(plan.limits.cpu ? { cpu: plan.limits.cpu } : {}),
+                        },
                     },
                     lifecycle: { preStop: { exec: { command: PRE_STOP_COMMAND } } },
                     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                     volumeMounts: [{ name: "config", mountPath: "/etc/swh", readOnly: true }],
                 },
             ],
-            volumes: [{ name: "config", secret: { secretName: names.broker, items: [{ key: "config.yml", path: "config.yml" }] } }],
+            volumes: [
+                {
+                    name: "config",
+                    secret: { secretName: names.broker, items: [{ key: "config.yml", path: "config.yml" }] },
+                },
+            ],
         },
     };
 }

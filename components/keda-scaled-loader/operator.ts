@@ -61,7 +61,12 @@ export class KedaOperator extends pulumi.ComponentResource {
             childOpts,
         );
         this.priorityClasses = priorityClasses().map(
-            (pc) => new k8s.scheduling.v1.PriorityClass(`${name}-${(pc.metadata as { name: string }).name}`, pc, childOpts),
+            (pc) =>
+                new k8s.scheduling.v1.PriorityClass(
+                    `${name}-${(pc.metadata as { name: string }).name}`,
+                    pc,
+                    childOpts,
+                ),
         );
         this.registerOutputs({ namespace: this.release.namespace });
     }

@@ -81,11 +81,17 @@ export interface LoaderSettings {
 /** SWH's earlier PoC behaviour: immediate scale-up, gentle scale-down (issue 6 tunes these). */
 export const DEFAULT_HPA_BEHAVIOR: HpaBehavior = {
     scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Pods", value: 4, periodSeconds: 15 }] },
-    scaleDown: { stabilizationWindowSeconds: 60, policies: [{ type: "Percent", value: 2, periodSeconds: 15 }] },
+    scaleDown: {
+        stabilizationWindowSeconds: 60,
+        policies: [{ type: "Percent", value: 2, periodSeconds: 15 }],
+    },
 };
 
 /** Default statsd target: the ObservabilityStack's exporter service. */
-export const DEFAULT_STATSD = { host: "prometheus-statsd-exporter.swh-monitoring.svc.cluster.local", port: 9125 };
+export const DEFAULT_STATSD = {
+    host: "prometheus-statsd-exporter.swh-monitoring.svc.cluster.local",
+    port: 9125,
+};
 
 /** Every setting resolved, checked and bounded. */
 export interface LoaderPlan {
@@ -139,9 +145,17 @@ function wholeNumber(value: unknown, key: string, min: number, fallback: number)
  * Resolves, checks and bounds a loader's settings. `nodes` is the pool's capacity (WorkerNodePool.nodes):
  * with it, maxReplicas is bounded by what fits; without it (an existing cluster), maxReplicas is taken as is.
  */
-export function planLoader(s: LoaderSettings, key: (field: string) => string, nodes?: NodeCapacity[]): LoaderPlan {
+export function planLoader(
+    s: LoaderSettings,
+    key: (field: string) => string,
+    nodes?: NodeCapacity[],
+): LoaderPlan {
     if (typeof s.loader !== "string" || !/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/.test(s.loader)) {
-        throw new ArgumentError(key("loader"), 'a loader type like "git" (lower-case letters, digits, "-")', s.loader);
+        throw new ArgumentError(
+            key("loader"),
+            'a loader type like "git" (lower-case letters, digits, "-")',
+            s.loader,
+        );
     }
     if (!Array.isArray(s.queues) || s.queues.length === 0) {
         throw new ArgumentError(key("queues"), "a non-empty list of RabbitMQ queue names", s.queues);
@@ -158,7 +172,8 @@ export function planLoader(s: LoaderSettings, key: (field: string) => string, no
     const namespace = s.namespace ?? `swh-loader-${s.loader}`;
     checkDnsLabel(namespace, key("namespace"));
     const mode = s.mode ?? "deployment";
-    if (mode !== "deployment" && mode !== "job") throw new ArgumentError(key("mode"), '"deployment" or "job"', mode);
+    if (mode !== "deployment" && mode !== "job")
+        throw new ArgumentError(key("mode"), '"deployment" or "job"', mode);
 
     const queueThreshold = wholeNumber(s.queueThreshold, key("queueThreshold"), 1, 10);
     const activationThreshold = wholeNumber(s.activationThreshold, key("activationThreshold"), 0, 0);
@@ -176,18 +191,33 @@ export function planLoader(s: LoaderSettings, key: (field: string) => string, no
     const requests = s.requests ?? { cpu: "500m", memory: "512Mi" };
     const cpu = parseCpu(requests.cpu);
     const memory = parseMemory(requests.memory);
-    if (!cpu) throw new ArgumentError(key("requests.cpu"), 'a positive CPU quantity like "500m"', requests.cpu);
-    if (!memory) throw new ArgumentError(key("requests.memory"), 'a positive memory quantity like "512Mi"', requests.memory);
+    if (!cpu)
+        throw new ArgumentError(key("requests.cpu"), 'a positive CPU quantity like "500m"', requests.cpu);
+    if (!memory)
+        throw new ArgumentError(
+            key("requests.memory"),
+            'a positive memory quantity like "512Mi"',
+            requests.memory,
+        );
     const limits = s.limits ?? { memory: "1Gi" };
     const limitMemory = parseMemory(limits.memory);
-    if (!limitMemory) throw new ArgumentError(key("limits.memory"), 'a memory quantity like "1Gi"', limits.memory);
+    if (!limitMemory)
+        throw new ArgumentError(key("limits.memory"), 'a memory quantity like "1Gi"', limits.memory);
     if (limitMemory < memory) {
-        throw new ArgumentError(key("limits.memory"), `at least requests.memory (${requests.memory})`, limits.memory);
+        throw new ArgumentError(
+            key("limits.memory"),
+            `at least requests.memory (${requests.memory})`,
+            limits.memory,
+        );
     }
     if (limits.cpu !== undefined) {
         const limitCpu = parseCpu(limits.cpu);
         if (!limitCpu || limitCpu < cpu) {
-            throw new ArgumentError(key("limits.cpu"), `a CPU quantity of at least requests.cpu (${requests.cpu})`, limits.cpu);
+            throw new ArgumentError(
+                key("limits.cpu"),
+                `a CPU quantity of at least requests.cpu (${requests.cpu})`,
+                limits.cpu,
+            );
         }
     }
 
@@ -198,9 +228,15 @@ export function planLoader(s: LoaderSettings, key: (field: string) => string, no
         throw new ArgumentError(key("logLevel"), "DEBUG, INFO, WARNING or ERROR", logLevel);
     }
     const priority = s.priority ?? "normal";
-    if (!(priority in PRIORITY_CLASSES)) throw new ArgumentError(key("priority"), "low, normal or high", priority);
+    if (!(priority in PRIORITY_CLASSES))
+        throw new ArgumentError(key("priority"), "low, normal or high", priority);
     const taskTimeoutSeconds = wholeNumber(s.taskTimeoutSeconds, key("taskTimeoutSeconds"), 1, 3600);
-    const grace = wholeNumber(s.terminationGracePeriodSeconds, key("terminationGracePeriodSeconds"), 1, taskTimeoutSeconds);
+    const grace = wholeNumber(
+        s.terminationGracePeriodSeconds,
+        key("terminationGracePeriodSeconds"),
+        1,
+        taskTimeoutSeconds,
+    );
     if (grace < taskTimeoutSeconds) {
         throw new ArgumentError(
             key("terminationGracePeriodSeconds"),
@@ -238,13 +274,21 @@ export function planLoader(s: LoaderSettings, key: (field: string) => string, no
                 capacity.nodes.map((n) => `${n.name}: ${n.replicas}`).join(", ") +
                 ")";
             if ((s.capacityPolicy ?? "clamp") === "fail") {
-                throw new ArgumentError(key("maxReplicas"), `at most ${capacity.fits}: ${clampedBecause}`, requestedMax);
+                throw new ArgumentError(
+                    key("maxReplicas"),
+                    `at most ${capacity.fits}: ${clampedBecause}`,
+                    requestedMax,
+                );
             }
             maxReplicas = capacity.fits;
         }
     }
     if (minReplicas > maxReplicas) {
-        throw new ArgumentError(key("minReplicas"), `at most ${maxReplicas}, what the pool holds`, minReplicas);
+        throw new ArgumentError(
+            key("minReplicas"),
+            `at most ${maxReplicas}, what the pool holds`,
+            minReplicas,
+        );
     }
     const fallbackReplicas = Math.min(fallback.replicas, maxReplicas);
 

@@ -77,7 +77,10 @@ export function scaledObject(plan: LoaderPlan): IScaledObject {
  * `gradual` rollout so a spec change does not delete running Jobs. The pod template comes from the caller
  * (it carries the image Output), the rest is plain.
  */
-export function scaledJob(plan: LoaderPlan, template: NonNullable<IScaledJob["spec"]>["jobTargetRef"]["template"]): IScaledJob {
+export function scaledJob(
+    plan: LoaderPlan,
+    template: NonNullable<IScaledJob["spec"]>["jobTargetRef"]["template"],
+): IScaledJob {
     return {
         apiVersion: "keda.sh/v1alpha1",
         kind: "ScaledJob",

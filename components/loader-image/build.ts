@@ -59,7 +59,8 @@ export interface ImagePlanSpec {
     contextDir: string;
 }
 
-const PIP_REQUIREMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?(==|>=|<=|~=|!=|>|<)?[A-Za-z0-9.*+!_-]*$/;
+const PIP_REQUIREMENT =
+    /^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?(==|>=|<=|~=|!=|>|<)?[A-Za-z0-9.*+!_-]*$/;
 
 /** Validates the image options and computes its repository, build args and tags. */
 export function imagePlan(spec: ImagePlanSpec, key: (field: string) => string): ImagePlan {
@@ -67,27 +68,55 @@ export function imagePlan(spec: ImagePlanSpec, key: (field: string) => string): 
         throw new ArgumentError(key("loader"), 'a loader type like "git" or "svn"', spec.loader);
     }
     if (!Array.isArray(spec.packages) || spec.packages.length === 0) {
-        throw new ArgumentError(key("packages"), 'a non-empty list of pip requirements like "swh.loader.git==3.3.0"', spec.packages);
+        throw new ArgumentError(
+            key("packages"),
+            'a non-empty list of pip requirements like "swh.loader.git==3.3.0"',
+            spec.packages,
+        );
     }
     spec.packages.forEach((p, i) => {
         if (typeof p !== "string" || !PIP_REQUIREMENT.test(p)) {
-            throw new ArgumentError(key(`packages[${i}]`), 'a pip requirement like "swh.loader.git==3.3.0"', p);
+            throw new ArgumentError(
+                key(`packages[${i}]`),
+                'a pip requirement like "swh.loader.git==3.3.0"',
+                p,
+            );
         }
         if (!p.includes("==")) {
-            throw new ArgumentError(key(`packages[${i}]`), "a pinned requirement (name==version), for reproducible images", p);
+            throw new ArgumentError(
+                key(`packages[${i}]`),
+                "a pinned requirement (name==version), for reproducible images",
+                p,
+            );
         }
     });
     if (!/^[a-z0-9.-]+(:\d+)?$/.test(spec.registry)) {
-        throw new ArgumentError(key("registry"), 'a registry host like "docker.io" or "127.0.0.1:5000"', spec.registry);
+        throw new ArgumentError(
+            key("registry"),
+            'a registry host like "docker.io" or "127.0.0.1:5000"',
+            spec.registry,
+        );
     }
     if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(spec.repository)) {
-        throw new ArgumentError(key("repository"), 'a repository path like "softwareheritage/loader_git"', spec.repository);
+        throw new ArgumentError(
+            key("repository"),
+            'a repository path like "softwareheritage/loader_git"',
+            spec.repository,
+        );
     }
     if (spec.releaseDate !== undefined && !/^\d{8}(\.\d+)?$/.test(spec.releaseDate)) {
-        throw new ArgumentError(key("releaseDate"), 'a date tag like "20261125" or "20261125.1"', spec.releaseDate);
+        throw new ArgumentError(
+            key("releaseDate"),
+            'a date tag like "20261125" or "20261125.1"',
+            spec.releaseDate,
+        );
     }
     if (typeof spec.baseImage !== "string" || !/^[a-z0-9./:@_-]+$/.test(spec.baseImage)) {
-        throw new ArgumentError(key("baseImage"), 'an image reference like "python:3.11-bookworm"', spec.baseImage);
+        throw new ArgumentError(
+            key("baseImage"),
+            'an image reference like "python:3.11-bookworm"',
+            spec.baseImage,
+        );
     }
     if (!fs.existsSync(path.join(spec.contextDir, "Dockerfile"))) {
         throw new ArgumentError(key("context"), "a directory holding a Dockerfile", spec.contextDir);

@@ -71,7 +71,13 @@ export class LoaderImage extends pulumi.ComponentResource {
                 platforms: ["linux/amd64"],
                 push,
                 registries: args.username
-                    ? [{ address: registry, username: args.username, password: pulumi.secret(args.password ?? "") }]
+                    ? [
+                          {
+                              address: registry,
+                              username: args.username,
+                              password: pulumi.secret(args.password ?? ""),
+                          },
+                      ]
                     : [],
             },
             { parent: this },

@@ -21,7 +21,8 @@ export function alertRules(loaderNamespaces: string): AlertRule[] {
             labels: { severity: "warning" },
             annotations: {
                 summary: "KEDA cannot read the queues of {{ $labels.namespace }}/{{ $labels.scaledObject }}",
-                description: "The scaler errors: the loader no longer follows its queues (RabbitMQ down, bad credentials?).",
+                description:
+                    "The scaler errors: the loader no longer follows its queues (RabbitMQ down, bad credentials?).",
             },
         },
         {
@@ -31,7 +32,8 @@ export function alertRules(loaderNamespaces: string): AlertRule[] {
             labels: { severity: "info" },
             annotations: {
                 summary: "{{ $value }} loader pods of {{ $labels.namespace }} wait for room",
-                description: "The pool is full at the loaders' requests: pods stay Pending until others finish.",
+                description:
+                    "The pool is full at the loaders' requests: pods stay Pending until others finish.",
             },
         },
         {
@@ -43,7 +45,8 @@ export function alertRules(loaderNamespaces: string): AlertRule[] {
             labels: { severity: "info" },
             annotations: {
                 summary: "{{ $labels.namespace }} runs at its maximum replicas",
-                description: "The backlog needs more workers than maxReplicas (bounded by the pool's capacity).",
+                description:
+                    "The backlog needs more workers than maxReplicas (bounded by the pool's capacity).",
             },
         },
         {
@@ -65,7 +68,8 @@ export function alertRules(loaderNamespaces: string): AlertRule[] {
             labels: { severity: "warning" },
             annotations: {
                 summary: "Tasks wait in the queues of {{ $labels.namespace }} and no worker runs",
-                description: "KEDA sees messages but no loader pod is available: check the ScaledObject and the pool.",
+                description:
+                    "KEDA sees messages but no loader pod is available: check the ScaledObject and the pool.",
             },
         },
     ];

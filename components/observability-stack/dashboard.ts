@@ -18,36 +18,63 @@ export function dashboardPanels(ns: string): PanelSpec[] {
             title: "Running workers per loader",
             description: "How many loader pods are Running, per loader namespace.",
             unit: "short",
-            targets: [{ expr: `sum by (namespace) (kube_pod_status_phase{${sel},phase="Running"})`, legendFormat: "{{namespace}}" }],
+            targets: [
+                {
+                    expr: `sum by (namespace) (kube_pod_status_phase{${sel},phase="Running"})`,
+                    legendFormat: "{{namespace}}",
+                },
+            ],
         },
         {
             title: "Queue length",
             description: "Messages KEDA sees per queue trigger (ready + unacked).",
             unit: "short",
-            targets: [{ expr: `sum by (namespace, metric) (keda_scaler_metrics_value{${sel}})`, legendFormat: "{{namespace}} {{metric}}" }],
+            targets: [
+                {
+                    expr: `sum by (namespace, metric) (keda_scaler_metrics_value{${sel}})`,
+                    legendFormat: "{{namespace}} {{metric}}",
+                },
+            ],
         },
         {
             title: "Desired vs running replicas",
             description: "What the HPA asks for against what runs; a gap means Pending pods or a rollout.",
             unit: "short",
             targets: [
-                { expr: `sum by (namespace) (kube_horizontalpodautoscaler_status_desired_replicas{${sel}})`, legendFormat: "{{namespace}} desired" },
-                { expr: `sum by (namespace) (kube_deployment_status_replicas_available{${sel}})`, legendFormat: "{{namespace}} running" },
+                {
+                    expr: `sum by (namespace) (kube_horizontalpodautoscaler_status_desired_replicas{${sel}})`,
+                    legendFormat: "{{namespace}} desired",
+                },
+                {
+                    expr: `sum by (namespace) (kube_deployment_status_replicas_available{${sel}})`,
+                    legendFormat: "{{namespace}} running",
+                },
             ],
         },
         {
             title: "Pending loader pods",
             description: "Pods waiting for room on the pool.",
             unit: "short",
-            targets: [{ expr: `sum by (namespace) (kube_pod_status_phase{${sel},phase="Pending"})`, legendFormat: "{{namespace}}" }],
+            targets: [
+                {
+                    expr: `sum by (namespace) (kube_pod_status_phase{${sel},phase="Pending"})`,
+                    legendFormat: "{{namespace}}",
+                },
+            ],
         },
         {
             title: "Task rate",
             description: "Tasks started and failed per second, from the workers' statsd.",
             unit: "ops",
             targets: [
-                { expr: "sum by (deployment) (rate(swh_task_called_count[5m]))", legendFormat: "{{deployment}} called" },
-                { expr: "sum by (deployment) (rate(swh_task_failure_count[5m]))", legendFormat: "{{deployment}} failed" },
+                {
+                    expr: "sum by (deployment) (rate(swh_task_called_count[5m]))",
+                    legendFormat: "{{deployment}} called",
+                },
+                {
+                    expr: "sum by (deployment) (rate(swh_task_failure_count[5m]))",
+                    legendFormat: "{{deployment}} failed",
+                },
             ],
         },
         {
@@ -69,13 +96,23 @@ export function dashboardPanels(ns: string): PanelSpec[] {
             title: "Node CPU use",
             description: "Share of CPU busy per node.",
             unit: "percentunit",
-            targets: [{ expr: '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))', legendFormat: "{{instance}}" }],
+            targets: [
+                {
+                    expr: '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))',
+                    legendFormat: "{{instance}}",
+                },
+            ],
         },
         {
             title: "Node memory use",
             description: "Share of memory in use per node; eviction starts near the reservations.",
             unit: "percentunit",
-            targets: [{ expr: "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes", legendFormat: "{{instance}}" }],
+            targets: [
+                {
+                    expr: "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes",
+                    legendFormat: "{{instance}}",
+                },
+            ],
         },
     ];
 }
@@ -101,7 +138,11 @@ export function dashboardJson(ns: string): Record<string, unknown> {
             gridPos: { h: 8, w: 12, x: (i % 2) * 12, y: Math.floor(i / 2) * 8 },
             fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
             options: { legend: { displayMode: "list", placement: "bottom" } },
-            targets: p.targets.map((t, j) => ({ refId: String.fromCharCode(65 + j), expr: t.expr, legendFormat: t.legendFormat })),
+            targets: p.targets.map((t, j) => ({
+                refId: String.fromCharCode(65 + j),
+                expr: t.expr,
+                legendFormat: t.legendFormat,
+            })),
         })),
     };
 }

@@ -92,7 +92,15 @@ export class ObservabilityStack extends pulumi.ComponentResource {
                                 retention: "15d",
                             },
                         },
-                        grafana: { sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", searchNamespace: "ALL" } } },
+                        grafana: {
+                            sidecar: {
+                                dashboards: {
+                                    enabled: true,
+                                    label: "grafana_dashboard",
+                                    searchNamespace: "ALL",
+                                },
+                            },
+                        },
                     },
                     timeout: 900,
                 },
@@ -105,36 +113,61 @@ export class ObservabilityStack extends pulumi.ComponentResource {
         new k8s.core.v1.ConfigMap(`${name}-statsd-mapping`, statsdConfigMap(namespace), inNs);
         new k8s.apps.v1.Deployment(`${name}-statsd-exporter`, statsdDeployment(namespace, image), inNs);
         const svc = new k8s.core.v1.Service(`${name}-statsd-service`, statsdService(namespace), inNs);
-        this.statsdEndpoint = { host: `prometheus-statsd-exporter.${namespace}.svc.cluster.local`, port: 9125 };
+        this.statsdEndpoint = {
+            host: `prometheus-statsd-exporter.${namespace}.svc.cluster.local`,
+            port: 9125,
+        };
 
-        new k8s.apiextensions.CustomResource(`${name}-statsd-monitor`, statsdServiceMonitor(namespace) as never, {
-            ...crOpts,
-            dependsOn: [...crOpts.dependsOn, svc],
-        });
+        new k8s.apiextensions.CustomResource(
+            `${name}-statsd-monitor`,
+            statsdServiceMonitor(namespace) as never,
+            {
+                ...crOpts,
+                dependsOn: [...crOpts.dependsOn, svc],
+            },
+        );
         for (const sm of kedaServiceMonitors(namespace, kedaNamespace)) {
             new k8s.apiextensions.CustomResource(`${name}-${sm.metadata!.name}-monitor`, sm as never, crOpts);
         }
-        new k8s.apiextensions.CustomResource(`${name}-alerts`, prometheusRule(namespace, loaderNamespaces) as never, crOpts);
+        new k8s.apiextensions.CustomResource(
+            `${name}-alerts`,
+            prometheusRule(namespace, loaderNamespaces) as never,
+            crOpts,
+        );
         new k8s.core.v1.ConfigMap(`${name}-dashboard`, dashboardConfigMap(namespace, loaderNamespaces), inNs);
 
         if (logs) {
             const withPassword = args.elasticsearchPassword !== undefined;
             const deps: pulumi.Resource[] = [
-                new k8s.core.v1.ConfigMap(`${name}-log-shipper-config`, collectorConfigMap(namespace, logs), inNs),
+                new k8s.core.v1.ConfigMap(
+                    `${name}-log-shipper-config`,
+                    collectorConfigMap(namespace, logs),
+                    inNs,
+                ),
             ];
             if (withPassword) {
                 deps.push(
-                    new k8s.core.v1.Secret(`${name}-log-shipper-secret`, collectorSecret(namespace, args.elasticsearchPassword!), inNs),
+                    new k8s.core.v1.Secret(
+                        `${name}-log-shipper-secret`,
+                        collectorSecret(namespace, args.elasticsearchPassword!),
+                        inNs,
+                    ),
                 );
             }
             new k8s.apps.v1.DaemonSet(
                 `${name}-log-shipper`,
-                collectorDaemonSet(namespace, args.otelCollectorImage ?? versions.otelCollectorImage, withPassword),
+                collectorDaemonSet(
+                    namespace,
+                    args.otelCollectorImage ?? versions.otelCollectorImage,
+                    withPassword,
+                ),
                 { ...inNs, dependsOn: [ns, ...deps] },
             );
         }
         this.logShipping = pulumi.output(
-            logs ? `to ${logs.url}: ${logs.swhIndex} (namespaces ${logs.swhNamespaces}), ${logs.systemIndex}` : "off (no logs.url)",
+            logs
+                ? `to ${logs.url}: ${logs.swhIndex} (namespaces ${logs.swhNamespaces}), ${logs.systemIndex}`
+                : "off (no logs.url)",
         );
         this.registerOutputs({ statsdEndpoint: this.statsdEndpoint, logShipping: this.logShipping });
     }
@@ -152,7 +185,11 @@ export function logShippingSpec(
         throw new ArgumentError(key("logs.url"), "an http(s) URL of Elasticsearch", logs.url);
     }
     if (!["http:", "https:"].includes(url.protocol) || url.username || url.password) {
-        throw new ArgumentError(key("logs.url"), "an http(s) URL without credentials (set logs.username and the password secret)", logs.url);
+        throw new ArgumentError(
+            key("logs.url"),
+            "an http(s) URL without credentials (set logs.username and the password secret)",
+            logs.url,
+        );
     }
     const spec: LogShippingSpec = {
         url: logs.url,
@@ -163,7 +200,11 @@ export function logShippingSpec(
     };
     for (const index of ["swhIndex", "systemIndex"] as const) {
         if (!/^[a-z0-9][a-z0-9._-]*$/.test(spec[index])) {
-            throw new ArgumentError(key(`logs.${index}`), "a lower-case Elasticsearch index name", spec[index]);
+            throw new ArgumentError(
+                key(`logs.${index}`),
+                "a lower-case Elasticsearch index name",
+                spec[index],
+            );
         }
     }
     try {

@@ -24,7 +24,11 @@ const NAME = "swh-log-shipper";
  * metadata, split SWH namespaces from the rest, and ship to Elasticsearch with a persistent, retrying queue,
  * so an Elasticsearch outage delays logs instead of dropping them.
  */
-export function collectorConfig(spec: LogShippingSpec, storageDir: string, logGlob = "/var/log/pods/*/*/*.log"): string {
+export function collectorConfig(
+    spec: LogShippingSpec,
+    storageDir: string,
+    logGlob = "/var/log/pods/*/*/*.log",
+): string {
     const isSwh = `IsMatch(resource.attributes["k8s.namespace.name"], "${spec.swhNamespaces}")`;
     const exporter = (index: string) => ({
         endpoints: [spec.url],
@@ -71,7 +75,11 @@ export function collectorConfig(spec: LogShippingSpec, storageDir: string, logGl
                 ...(spec.username ? ["basicauth/elasticsearch"] : []),
             ],
             pipelines: {
-                "logs/swh": { receivers: ["filelog"], processors: ["filter/swh", "batch"], exporters: ["elasticsearch/swh"] },
+                "logs/swh": {
+                    receivers: ["filelog"],
+                    processors: ["filter/swh", "batch"],
+                    exporters: ["elasticsearch/swh"],
+                },
                 "logs/system": {
                     receivers: ["filelog"],
                     processors: ["filter/system", "batch"],
@@ -100,7 +108,11 @@ export function collectorSecret(namespace: string, password: pulumi.Input<string
 }
 
 /** The collector on every node, reading the node's pod logs, its queue on the host so it survives restarts. */
-export function collectorDaemonSet(namespace: string, image: string, withPassword: boolean): inputs.apps.v1.DaemonSet {
+export function collectorDaemonSet(
+    namespace: string,
+    image: string,
+    withPassword: boolean,
+): inputs.apps.v1.DaemonSet {
     return {
         metadata: { name: NAME, namespace, labels },
         spec: {
@@ -116,7 +128,10 @@ export function collectorDaemonSet(namespace: string, image: string, withPasswor
                             image,
                             args: ["--config=/etc/otelcol/config.yaml"],
                             envFrom: withPassword ? [{ secretRef: { name: NAME } }] : [],
-                            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+                            resources: {
+                                requests: { cpu: "100m", memory: "128Mi" },
+                                limits: { memory: "512Mi" },
+                            },
                             securityContext: { runAsUser: 0, readOnlyRootFilesystem: true },
                             volumeMounts: [
                                 { name: "config", mountPath: "/etc/otelcol" },
@@ -128,7 +143,10 @@ export function collectorDaemonSet(namespace: string, image: string, withPasswor
                     volumes: [
                         { name: "config", configMap: { name: NAME } },
                         { name: "pods", hostPath: { path: "/var/log/pods" } },
-                        { name: "state", hostPath: { path: "/var/lib/swh-otelcol", type: "DirectoryOrCreate" } },
+                        {
+                            name: "state",
+                            hostPath: { path: "/var/lib/swh-otelcol", type: "DirectoryOrCreate" },
+                        },
                     ],
                 },
             },

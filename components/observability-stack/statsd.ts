@@ -4,8 +4,8 @@ import inputs = k8s.types.input;
 
 /** Histogram buckets of SWH's statsd exporter, 5 ms to 2 h: loader tasks run from seconds to hours. */
 export const DURATION_BUCKETS = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 15, 30, 45, 60, 120, 300, 600, 900, 1800, 2700,
-    3600, 7200,
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 15, 30, 45, 60, 120, 300, 600, 900, 1800,
+    2700, 3600, 7200,
 ];
 
 /** Buckets of `*_percent` metrics (ratios 0-1). */
@@ -39,7 +39,10 @@ export const STATSD = { name: "prometheus-statsd-exporter", udpPort: 9125, metri
 const labels = { "app.kubernetes.io/name": STATSD.name, "app.kubernetes.io/part-of": "swh-elastic-workers" };
 
 export function statsdConfigMap(namespace: string): inputs.core.v1.ConfigMap {
-    return { metadata: { name: `${STATSD.name}-mapping`, namespace, labels }, data: { "mapping.yml": statsdMapping() } };
+    return {
+        metadata: { name: `${STATSD.name}-mapping`, namespace, labels },
+        data: { "mapping.yml": statsdMapping() },
+    };
 }
 
 export function statsdDeployment(namespace: string, image: string): inputs.apps.v1.Deployment {
@@ -67,7 +70,10 @@ export function statsdDeployment(namespace: string, image: string): inputs.apps.
                                 { name: "metrics", containerPort: STATSD.metricsPort, protocol: "TCP" },
                             ],
                             readinessProbe: { httpGet: { path: "/metrics", port: "metrics" } },
-                            resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                            resources: {
+                                requests: { cpu: "50m", memory: "64Mi" },
+                                limits: { memory: "256Mi" },
+                            },
                             volumeMounts: [{ name: "mapping", mountPath: "/etc/statsd" }],
                         },
                     ],

@@ -70,7 +70,9 @@ export class RancherServer extends pulumi.ComponentResource {
         super("swh:elastic:RancherServer", name, {}, opts);
 
         const hostSteps = [...nodePrepSteps("k3s", plan.reservations), ...k3sSteps(plan.k3s)];
-        const steps = runSteps(`${name}-${args.host.name}`, args.host, hostSteps, args.sshPrivateKey, { parent: this });
+        const steps = runSteps(`${name}-${args.host.name}`, args.host, hostSteps, args.sshPrivateKey, {
+            parent: this,
+        });
         const ready = steps[steps.length - 1];
 
         const readKubeconfig = new command.remote.Command(
@@ -84,11 +86,21 @@ export class RancherServer extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [ready], additionalSecretOutputs: ["stdout"] },
         );
-        this.kubeconfig = pulumi.secret(readKubeconfig.stdout.apply((raw) => externalKubeconfig(raw, args.host.address)));
-        this.localProvider = new k8s.Provider(`${name}-local`, { kubeconfig: this.kubeconfig }, { parent: this });
+        this.kubeconfig = pulumi.secret(
+            readKubeconfig.stdout.apply((raw) => externalKubeconfig(raw, args.host.address)),
+        );
+        this.localProvider = new k8s.Provider(
+            `${name}-local`,
+            { kubeconfig: this.kubeconfig },
+            { parent: this },
+        );
 
         const k8sOpts = { parent: this, provider: this.localProvider };
-        this.certManager = new k8s.helm.v3.Release(`${name}-cert-manager`, certManagerRelease(plan.certManagerVersion), k8sOpts);
+        this.certManager = new k8s.helm.v3.Release(
+            `${name}-cert-manager`,
+            certManagerRelease(plan.certManagerVersion),
+            k8sOpts,
+        );
         this.rancher = new k8s.helm.v3.Release(
             `${name}-rancher`,
             rancherRelease({
@@ -140,7 +152,11 @@ export function planRancherServer(name: string, args: RancherServerArgs): Ranche
     const key = argKey("RancherServer", name);
     checkHost(args.host, key("host"));
     if (typeof args.hostname !== "string" || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(args.hostname)) {
-        throw new ArgumentError(key("hostname"), "a DNS name like rancher.internal.staging.swh.network", args.hostname);
+        throw new ArgumentError(
+            key("hostname"),
+            "a DNS name like rancher.internal.staging.swh.network",
+            args.hostname,
+        );
     }
     const rancherVersion = args.rancherVersion ?? versions.rancher;
     const k3sVersion = args.k3sVersion ?? versions.k3s;
@@ -154,7 +170,11 @@ export function planRancherServer(name: string, args: RancherServerArgs): Ranche
     }
     const readyTimeoutSeconds = args.readyTimeoutSeconds ?? 300;
     if (!Number.isInteger(readyTimeoutSeconds) || readyTimeoutSeconds <= 0) {
-        throw new ArgumentError(key("readyTimeoutSeconds"), "a positive whole number of seconds", readyTimeoutSeconds);
+        throw new ArgumentError(
+            key("readyTimeoutSeconds"),
+            "a positive whole number of seconds",
+            readyTimeoutSeconds,
+        );
     }
     const flannelBackend = args.flannelBackend ?? "host-gw";
     if (!["host-gw", "vxlan", "wireguard-native"].includes(flannelBackend)) {

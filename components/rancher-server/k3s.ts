@@ -51,8 +51,15 @@ export function k3sSteps(spec: K3sServerSpec): PrepStep[] {
 export function externalKubeconfig(raw: string, address: string): string {
     const doc = YAML.parse(raw) as { clusters?: { cluster?: { server?: string } }[] } | null;
     const clusters = doc?.clusters;
-    if (!Array.isArray(clusters) || clusters.length === 0 || typeof clusters[0]?.cluster?.server !== "string") {
-        throw new ArgumentError("k3s kubeconfig (/etc/rancher/k3s/k3s.yaml)", "a kubeconfig with a cluster server");
+    if (
+        !Array.isArray(clusters) ||
+        clusters.length === 0 ||
+        typeof clusters[0]?.cluster?.server !== "string"
+    ) {
+        throw new ArgumentError(
+            "k3s kubeconfig (/etc/rancher/k3s/k3s.yaml)",
+            "a kubeconfig with a cluster server",
+        );
     }
     for (const c of clusters) {
         const server = new URL(c.cluster!.server!);

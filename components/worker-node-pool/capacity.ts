@@ -31,14 +31,21 @@ export const DEFAULT_RESERVATIONS: Required<KubeletReservations> = {
 };
 
 /** Merges reservations with the defaults and checks every quantity. */
-export function resolveReservations(r: KubeletReservations | undefined, key: string): Required<KubeletReservations> {
+export function resolveReservations(
+    r: KubeletReservations | undefined,
+    key: string,
+): Required<KubeletReservations> {
     const merged = { ...DEFAULT_RESERVATIONS, ...(r ?? {}) };
     for (const part of ["kubeReserved", "systemReserved", "daemonSetOverhead"] as const) {
         if (parseCpu(merged[part].cpu) === undefined) {
             throw new ArgumentError(`${key}.${part}.cpu`, 'a CPU quantity like "500m"', merged[part].cpu);
         }
         if (parseMemory(merged[part].memory) === undefined) {
-            throw new ArgumentError(`${key}.${part}.memory`, 'a memory quantity like "1Gi"', merged[part].memory);
+            throw new ArgumentError(
+                `${key}.${part}.memory`,
+                'a memory quantity like "1Gi"',
+                merged[part].memory,
+            );
         }
     }
     for (const part of ["evictionHardMemory", "evictionSoftMemory"] as const) {
@@ -47,10 +54,18 @@ export function resolveReservations(r: KubeletReservations | undefined, key: str
         }
     }
     if (!/^\d+(s|m|h)$/.test(merged.evictionSoftGracePeriod)) {
-        throw new ArgumentError(`${key}.evictionSoftGracePeriod`, 'a duration like "1m"', merged.evictionSoftGracePeriod);
+        throw new ArgumentError(
+            `${key}.evictionSoftGracePeriod`,
+            'a duration like "1m"',
+            merged.evictionSoftGracePeriod,
+        );
     }
     if (!Number.isInteger(merged.evictionMaxPodGracePeriod) || merged.evictionMaxPodGracePeriod < 0) {
-        throw new ArgumentError(`${key}.evictionMaxPodGracePeriod`, "a whole number of seconds", merged.evictionMaxPodGracePeriod);
+        throw new ArgumentError(
+            `${key}.evictionMaxPodGracePeriod`,
+            "a whole number of seconds",
+            merged.evictionMaxPodGracePeriod,
+        );
     }
     return merged;
 }
@@ -133,14 +148,18 @@ export function eligibleNodes(nodes: NodeCapacity[], placement: PlacementSpec): 
         (n) =>
             n.roles.includes("worker") &&
             Object.entries(placement.nodeSelector).every(([k, v]) => n.labels[k] === v) &&
-            n.taints.filter((t) => t.effect !== "PreferNoSchedule").every((t) => tolerates(placement.tolerations, t)),
+            n.taints
+                .filter((t) => t.effect !== "PreferNoSchedule")
+                .every((t) => tolerates(placement.tolerations, t)),
     );
 }
 
 /** How many replicas of one size fit on one node: each pod must fit whole, so floor per node, not per pool. */
 export function replicasPerNode(node: NodeCapacity, request: Resources): number {
-    const byCpu = request.cpuMillis > 0 ? Math.floor(node.forLoaders.cpuMillis / request.cpuMillis) : Infinity;
-    const byMemory = request.memoryBytes > 0 ? Math.floor(node.forLoaders.memoryBytes / request.memoryBytes) : Infinity;
+    const byCpu =
+        request.cpuMillis > 0 ? Math.floor(node.forLoaders.cpuMillis / request.cpuMillis) : Infinity;
+    const byMemory =
+        request.memoryBytes > 0 ? Math.floor(node.forLoaders.memoryBytes / request.memoryBytes) : Infinity;
     return Math.min(byCpu, byMemory);
 }
 
@@ -159,7 +178,10 @@ export function capacityPlan(nodes: NodeCapacity[], placement: PlacementSpec): C
         replicas: replicasPerNode(n, placement.request),
     }));
     return {
-        request: { cpu: formatCpu(placement.request.cpuMillis), memory: formatMemory(placement.request.memoryBytes) },
+        request: {
+            cpu: formatCpu(placement.request.cpuMillis),
+            memory: formatMemory(placement.request.memoryBytes),
+        },
         nodes: perNode,
         fits: perNode.reduce((sum, n) => sum + n.replicas, 0),
     };

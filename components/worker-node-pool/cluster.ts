@@ -7,7 +7,11 @@ import { Distribution } from "./node-prep";
 export function distributionOf(kubernetesVersion: string, key: string): Distribution {
     if (/^v\d+\.\d+\.\d+\+rke2r\d+$/.test(kubernetesVersion)) return "rke2";
     if (/^v\d+\.\d+\.\d+\+k3s\d+$/.test(kubernetesVersion)) return "k3s";
-    throw new ArgumentError(key, 'an RKE2 or k3s version such as "v1.33.4+rke2r1" or "v1.33.4+k3s1"', kubernetesVersion);
+    throw new ArgumentError(
+        key,
+        'an RKE2 or k3s version such as "v1.33.4+rke2r1" or "v1.33.4+k3s1"',
+        kubernetesVersion,
+    );
 }
 
 /** Options of the custom cluster that shape its ClusterV2. */
@@ -25,8 +29,7 @@ export interface ClusterSpec {
 /** The rancher2.ClusterV2 arguments for a custom (bring-your-own-hosts) cluster. */
 export function clusterV2Args(spec: ClusterSpec): rancher2.ClusterV2Args {
     const distribution = distributionOf(spec.kubernetesVersion, "kubernetesVersion");
-    const global =
-        distribution === "k3s" ? { "flannel-backend": spec.flannelBackend } : { cni: spec.cni };
+    const global = distribution === "k3s" ? { "flannel-backend": spec.flannelBackend } : { cni: spec.cni };
     return {
         name: spec.name,
         kubernetesVersion: spec.kubernetesVersion,

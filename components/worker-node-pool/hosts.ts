@@ -90,7 +90,8 @@ export function checkPoolHost(host: PoolHostSpec, key: string): void {
     }
     checkLabels(host.labels, `${key}.labels`);
     for (const [i, taint] of (host.taints ?? []).entries()) {
-        if (!LABEL_KEY.test(taint.key)) throw new ArgumentError(`${key}.taints[${i}].key`, "a taint key", taint.key);
+        if (!LABEL_KEY.test(taint.key))
+            throw new ArgumentError(`${key}.taints[${i}].key`, "a taint key", taint.key);
         if (!["NoSchedule", "PreferNoSchedule", "NoExecute"].includes(taint.effect)) {
             throw new ArgumentError(
                 `${key}.taints[${i}].effect`,
@@ -100,7 +101,8 @@ export function checkPoolHost(host: PoolHostSpec, key: string): void {
         }
     }
     const cpu = parseCpu(host.cpu);
-    if (cpu === undefined || cpu <= 0) throw new ArgumentError(`${key}.cpu`, 'a CPU quantity like 4 or "3500m"', host.cpu);
+    if (cpu === undefined || cpu <= 0)
+        throw new ArgumentError(`${key}.cpu`, 'a CPU quantity like 4 or "3500m"', host.cpu);
     const memory = parseMemory(host.memory);
     if (memory === undefined || memory <= 0) {
         throw new ArgumentError(`${key}.memory`, 'a memory quantity like "8Gi"', host.memory);
@@ -111,7 +113,8 @@ export function checkPoolHost(host: PoolHostSpec, key: string): void {
 export function checkUniqueNames(hosts: { name: string }[], key: string): void {
     const seen = new Set<string>();
     for (const [i, host] of hosts.entries()) {
-        if (seen.has(host.name)) throw new ArgumentError(`${key}[${i}].name`, "a name no other host has", host.name);
+        if (seen.has(host.name))
+            throw new ArgumentError(`${key}[${i}].name`, "a name no other host has", host.name);
         seen.add(host.name);
     }
 }

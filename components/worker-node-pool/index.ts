@@ -6,7 +6,13 @@ import { ArgumentError, argKey } from "../common/errors";
 import { runSteps, sshConnection, stepCommand } from "../common/remote";
 import { remoteScript } from "../common/shell";
 import { versions } from "../common/versions";
-import { KubeletReservations, NodeCapacity, nodeCapacity, resolveReservations, totalForLoaders } from "./capacity";
+import {
+    KubeletReservations,
+    NodeCapacity,
+    nodeCapacity,
+    resolveReservations,
+    totalForLoaders,
+} from "./capacity";
 import { ClusterSpec, clusterV2Args, distributionOf } from "./cluster";
 import { PoolHostSpec, checkDnsLabel, checkPoolHost, checkUniqueNames } from "./hosts";
 import { nodePrepSteps, shippedScript } from "./node-prep";
@@ -62,7 +68,12 @@ export class WorkerNodePool extends pulumi.ComponentResource {
     /** Per host: allocatable after reservations, and what is left for loaders. */
     public readonly nodes: NodeCapacity[];
     /** Sum over the worker hosts of what loaders can request. */
-    public readonly allocatable: pulumi.Output<{ cpu: string; memory: string; cpuMillis: number; memoryBytes: number }>;
+    public readonly allocatable: pulumi.Output<{
+        cpu: string;
+        memory: string;
+        cpuMillis: number;
+        memoryBytes: number;
+    }>;
     /** The last preparation command of each host, by host name. */
     public readonly prepared: Record<string, command.remote.Command>;
 
@@ -70,7 +81,10 @@ export class WorkerNodePool extends pulumi.ComponentResource {
         const key = argKey("WorkerNodePool", name);
         const plan = planPool(name, args);
         if (plan.register && !args.rancherProvider) {
-            throw new ArgumentError(key("rancherProvider"), "a rancher2.Provider when register is true (the default)");
+            throw new ArgumentError(
+                key("rancherProvider"),
+                "a rancher2.Provider when register is true (the default)",
+            );
         }
         super("swh:elastic:WorkerNodePool", name, {}, opts);
         this.nodes = plan.nodes;
@@ -85,14 +99,20 @@ export class WorkerNodePool extends pulumi.ComponentResource {
 
         this.prepared = {};
         for (const host of args.hosts) {
-            const steps = runSteps(`${name}-${host.name}-prep`, host, plan.steps, args.sshPrivateKey, { parent: this });
+            const steps = runSteps(`${name}-${host.name}-prep`, host, plan.steps, args.sshPrivateKey, {
+                parent: this,
+            });
             this.prepared[host.name] = steps[steps.length - 1];
         }
 
         if (!plan.register) {
             this.clusterId = pulumi.output(undefined);
             this.kubeconfig = pulumi.output(undefined);
-            this.registerOutputs({ clusterId: this.clusterId, allocatable: this.allocatable, nodes: this.nodes });
+            this.registerOutputs({
+                clusterId: this.clusterId,
+                allocatable: this.allocatable,
+                nodes: this.nodes,
+            });
             return;
         }
         const rancherOpts = { parent: this, provider: args.rancherProvider };
@@ -120,10 +140,18 @@ export class WorkerNodePool extends pulumi.ComponentResource {
                             },
                         }),
                     ),
-                    delete: stepCommand(host, { name: "unregister", script: shippedScript("unregister.sh"), env: {} }),
+                    delete: stepCommand(host, {
+                        name: "unregister",
+                        script: shippedScript("unregister.sh"),
+                        env: {},
+                    }),
                 },
                 // Registration only after the host is prepared; the agent must start with the kubelet config.
-                { parent: this, dependsOn: [this.prepared[host.name]], additionalSecretOutputs: ["stdout", "stderr"] },
+                {
+                    parent: this,
+                    dependsOn: [this.prepared[host.name]],
+                    additionalSecretOutputs: ["stdout", "stderr"],
+                },
             );
             // Created after registration, so destroyed before it: the node is drained before the agent goes.
             return new command.local.Command(
@@ -147,7 +175,11 @@ export class WorkerNodePool extends pulumi.ComponentResource {
             { ...rancherOpts, dependsOn: registrations },
         );
         this.clusterId = sync.clusterId;
-        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: pulumi.secret(sync.kubeConfig) }, { parent: this });
+        this.provider = new k8s.Provider(
+            `${name}-k8s`,
+            { kubeconfig: pulumi.secret(sync.kubeConfig) },
+            { parent: this },
+        );
         this.registerOutputs({
             clusterId: this.clusterId,
             kubeconfig: this.kubeconfig,
@@ -179,11 +211,18 @@ export function planPool(name: string, args: WorkerNodePoolArgs): PoolPlan {
     const distribution = distributionOf(kubernetesVersion, key("kubernetesVersion"));
     const drainTimeoutSeconds = args.drainTimeoutSeconds ?? 3600;
     if (!Number.isInteger(drainTimeoutSeconds) || drainTimeoutSeconds <= 0) {
-        throw new ArgumentError(key("drainTimeoutSeconds"), "a positive whole number of seconds", drainTimeoutSeconds);
+        throw new ArgumentError(
+            key("drainTimeoutSeconds"),
+            "a positive whole number of seconds",
+            drainTimeoutSeconds,
+        );
     }
     const register = args.register ?? true;
     if (register && !args.hosts.some((h) => (h.roles ?? ["worker"]).includes("controlplane"))) {
-        throw new ArgumentError(key("hosts"), "at least one host with the controlplane and etcd roles when registering");
+        throw new ArgumentError(
+            key("hosts"),
+            "at least one host with the controlplane and etcd roles when registering",
+        );
     }
     const reservations = resolveReservations(args.reservations, key("reservations"));
     return {

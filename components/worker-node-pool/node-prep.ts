@@ -42,11 +42,18 @@ export function kubeletDropIn(reservations: Required<KubeletReservations>): stri
  * The preparation of a Debian host for Kubernetes, in order: iptables legacy, swap off, kernel modules,
  * sysctls, then the kubelet reservations. Every step is idempotent.
  */
-export function nodePrepSteps(distribution: Distribution, reservations: Required<KubeletReservations>): PrepStep[] {
+export function nodePrepSteps(
+    distribution: Distribution,
+    reservations: Required<KubeletReservations>,
+): PrepStep[] {
     return [
         { name: "iptables-legacy", script: shippedScript("iptables-legacy.sh"), env: {} },
         { name: "swap-off", script: shippedScript("swap-off.sh"), env: {} },
-        { name: "kernel-modules", script: shippedScript("kernel-modules.sh"), env: { MODULES: KERNEL_MODULES.join(" ") } },
+        {
+            name: "kernel-modules",
+            script: shippedScript("kernel-modules.sh"),
+            env: { MODULES: KERNEL_MODULES.join(" ") },
+        },
         {
             name: "sysctls",
             script: shippedScript("sysctls.sh"),

@@ -20,7 +20,9 @@ export function registrationCommand(nodeCommand: string, spec: RegistrationSpec)
         `--address ${shQuote(spec.address)}`,
         ...spec.roles.map((r) => `--${r}`),
         ...Object.entries(spec.labels).map(([k, v]) => `--label ${shQuote(`${k}=${v}`)}`),
-        ...spec.taints.map((t) => `--taint ${shQuote(`${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`)}`),
+        ...spec.taints.map(
+            (t) => `--taint ${shQuote(`${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`)}`,
+        ),
     ];
     return `${nodeCommand.trim()} ${flags.join(" ")}`;
 }

@@ -35,7 +35,8 @@ export function isSecretValue(v: unknown): v is { value: unknown } {
 export function unwrap(v: unknown): any {
     if (isSecretValue(v)) return unwrap(v.value);
     if (Array.isArray(v)) return v.map(unwrap);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
+    if (v && typeof v === "object")
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
     return v;
 }
 
@@ -89,7 +90,11 @@ export const FAKE_NODE_COMMAND =
 function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
         case "docker-build:index:Image":
-            return { ...inputs, digest: fakeDigest(name), ref: `${(inputs.tags as string[])[0]}@${fakeDigest(name)}` };
+            return {
+                ...inputs,
+                digest: fakeDigest(name),
+                ref: `${(inputs.tags as string[])[0]}@${fakeDigest(name)}`,
+            };
         case "command:remote:Command":
         case "command:local:Command":
             return { ...inputs, stdout: name.endsWith("-kubeconfig") ? FAKE_KUBECONFIG : "", stderr: "" };
@@ -103,7 +108,12 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
         case "rancher2:index/clusterSync:ClusterSync":
             return { ...inputs, kubeConfig: FAKE_KUBECONFIG };
         case "rancher2:index/bootstrap:Bootstrap":
-            return { ...inputs, token: "token-abcde:fakeadmintoken", url: "https://rancher.test", user: "admin" };
+            return {
+                ...inputs,
+                token: "token-abcde:fakeadmintoken",
+                url: "https://rancher.test",
+                user: "admin",
+            };
         default:
             return inputs;
     }
@@ -120,7 +130,10 @@ export class Recorder {
     /** The one resource named `name`; throws listing the names when absent. */
     named(name: string): Recorded {
         const r = this.resources.find((x) => x.name === name);
-        if (!r) throw new Error(`no resource named ${name}; have: ${this.resources.map((x) => x.name).join(", ")}`);
+        if (!r)
+            throw new Error(
+                `no resource named ${name}; have: ${this.resources.map((x) => x.name).join(", ")}`,
+            );
         return r;
     }
 
@@ -143,7 +156,12 @@ export class Recorder {
  */
 export async function runUnderMocks<T>(
     program: () => T,
-    opts: { config?: Record<string, string>; secretKeys?: string[]; preview?: boolean } = {},
+    opts: {
+        config?: Record<string, string>;
+        secretKeys?: string[];
+        preview?: boolean;
+        project?: string;
+    } = {},
 ): Promise<{ recorder: Recorder; result: T }> {
     const recorder = new Recorder();
     pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
@@ -155,7 +173,7 @@ export async function runUnderMocks<T>(
             }),
             call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
         },
-        "elastic-workers",
+        opts.project ?? "elastic-workers",
         "test",
         opts.preview ?? false,
     );
@@ -168,7 +186,9 @@ export async function runUnderMocks<T>(
         getProvider(): string;
         getCustom(): boolean;
     };
-    type Monitor = { registerResource(req: Req, cb: (err: unknown, res?: { getUrn(): string }) => void): unknown };
+    type Monitor = {
+        registerResource(req: Req, cb: (err: unknown, res?: { getUrn(): string }) => void): unknown;
+    };
     const monitor = settings.getMonitor() as unknown as Monitor;
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) =>

@@ -11,7 +11,8 @@ export const { validateObject, modelFor, knownKinds } = schemas;
 /** apiVersion and kind from a kubernetes provider type token ("kubernetes:apps/v1:Deployment"). */
 export function gvkOfType(type: string): { apiVersion: string; kind: string } | undefined {
     const m = /^kubernetes:([^:]+):([A-Za-z]+)$/.exec(type);
-    if (!m || m[1] === "helm.sh/v3" || type === "kubernetes:apiextensions.k8s.io:CustomResource") return undefined;
+    if (!m || m[1] === "helm.sh/v3" || type === "kubernetes:apiextensions.k8s.io:CustomResource")
+        return undefined;
     const group = m[1].replace(/^core\//, "");
     return { apiVersion: group, kind: m[2] };
 }

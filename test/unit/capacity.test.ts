@@ -20,9 +20,14 @@ const host = fc.record({
     worker: fc.boolean(),
     tainted: fc.boolean(),
 });
-const request = fc.record({ cpuMillis: fc.integer({ min: 50, max: 8000 }), memoryMi: fc.integer({ min: 64, max: 16384 }) });
+const request = fc.record({
+    cpuMillis: fc.integer({ min: 50, max: 8000 }),
+    memoryMi: fc.integer({ min: 64, max: 16384 }),
+});
 
-function poolOf(hosts: { cores: number; memGi: number; loader: boolean; worker: boolean; tainted: boolean }[]): NodeCapacity[] {
+function poolOf(
+    hosts: { cores: number; memGi: number; loader: boolean; worker: boolean; tainted: boolean }[],
+): NodeCapacity[] {
     return hosts.map((h, i) =>
         nodeCapacity(
             {
@@ -48,45 +53,94 @@ describe("capacity planning", () => {
 
     it("property: never more replicas than fit, node by node, and none that would fit is left out", () => {
         fc.assert(
-            fc.property(fc.array(host, { minLength: 1, maxLength: 8 }), request, fc.boolean(), (hosts, req, tolerate) => {
-                const nodes = poolOf(hosts);
-                const r = { cpuMillis: req.cpuMillis, memoryBytes: req.memoryMi * 2 ** 20 };
-                const tolerations = tolerate ? [{ key: "dedicated", operator: "Exists" as const }] : [];
-                const plan = capacityPlan(nodes, { nodeSelector: { "swh/loader": "true" }, tolerations, request: r });
-                for (const { name, replicas } of plan.nodes) {
-                    const n = nodes.find((x) => x.name === name)!;
-                    assert.ok(n.roles.includes("worker") && n.labels["swh/loader"] === "true", "only loader workers count");
-                    assert.ok(tolerate || n.taints.length === 0, "tainted hosts only when tolerated");
-                    // Fits: the replicas' requests stay within what the node leaves for loaders...
-                    assert.ok(replicas * r.cpuMillis <= n.forLoaders.cpuMillis);
-                    assert.ok(replicas * r.memoryBytes <= n.forLoaders.memoryBytes);
-                    // ...and one more would not fit.
-                    assert.ok((replicas + 1) * r.cpuMillis > n.forLoaders.cpuMillis || (replicas + 1) * r.memoryBytes > n.forLoaders.memoryBytes);
-                }
-                assert.equal(plan.fits, plan.nodes.reduce((s, n) => s + n.replicas, 0));
-            }),
+            fc.property(
+                fc.array(host, { minLength: 1, maxLength: 8 }),
+                request,
+                fc.boolean(),
+                (hosts, req, tolerate) => {
+                    const nodes = poolOf(hosts);
+                    const r = { cpuMillis: req.cpuMillis, memoryBytes: req.memoryMi * 2 ** 20 };
+                    const tolerations = tolerate ? [{ key: "dedicated", operator: "Exists" as const }] : [];
+                    const plan = capacityPlan(nodes, {
+                        nodeSelector: { "swh/loader": "true" },
+                        tolerations,
+                        request: r,
+                    });
+                    for (const { name, replicas } of plan.nodes) {
+                        const n = nodes.find((x) => x.name === name)!;
+                        assert.ok(
+                            n.roles.includes("worker") && n.labels["swh/loader"] === "true",
+                            "only loader workers count",
+                        );
+                        assert.ok(tolerate || n.taints.length === 0, "tainted hosts only when tolerated");
+                        // Fits: the replicas' requests stay within what the node leaves for loaders...
+                        assert.ok(replicas * r.cpuMillis <= n.forLoaders.cpuMillis);
+                        assert.ok(replicas * r.memoryBytes <= n.forLoaders.memoryBytes);
+                        // ...and one more would not fit.
+                        assert.ok(
+                            (replicas + 1) * r.cpuMillis > n.forLoaders.cpuMillis ||
+                                (replicas + 1) * r.memoryBytes > n.forLoaders.memoryBytes,
+                        );
+                    }
+                    assert.equal(
+                        plan.fits,
+                        plan.nodes.reduce((s, n) => s + n.replicas, 0),
+                    );
+                },
+            ),
             { numRuns: 500 },
         );
     });
 
     it("property: the planned maxReplicas never exceeds what fits, whatever was asked", () => {
         fc.assert(
-            fc.property(fc.array(host, { minLength: 1, maxLength: 6 }), request, fc.integer({ min: 1, max: 500 }), (hosts, req, max) => {
-                const nodes = poolOf(hosts.map((h) => ({ ...h, loader: true, worker: true, tainted: false })));
-                const requests = { cpu: `${req.cpuMillis}m`, memory: `${req.memoryMi}Mi` };
-                const fits = capacityPlan(nodes, {
-                    nodeSelector: { "swh/loader": "true" },
-                    tolerations: [],
-                    request: { cpuMillis: req.cpuMillis, memoryBytes: req.memoryMi * 2 ** 20 },
-                }).fits;
-                if (fits === 0) {
-                    assert.throws(() => planLoader({ loader: "x", queues: ["q"], requests, maxReplicas: max, limits: { memory: requests.memory } }, (f) => f, nodes), /requests: expected requests that fit/);
-                    return;
-                }
-                const plan = planLoader({ loader: "x", queues: ["q"], requests, maxReplicas: max, limits: { memory: requests.memory } }, (f) => f, nodes);
-                assert.equal(plan.maxReplicas, Math.min(max, fits));
-                assert.equal(plan.clampedBecause !== undefined, max > fits);
-            }),
+            fc.property(
+                fc.array(host, { minLength: 1, maxLength: 6 }),
+                request,
+                fc.integer({ min: 1, max: 500 }),
+                (hosts, req, max) => {
+                    const nodes = poolOf(
+                        hosts.map((h) => ({ ...h, loader: true, worker: true, tainted: false })),
+                    );
+                    const requests = { cpu: `${req.cpuMillis}m`, memory: `${req.memoryMi}Mi` };
+                    const fits = capacityPlan(nodes, {
+                        nodeSelector: { "swh/loader": "true" },
+                        tolerations: [],
+                        request: { cpuMillis: req.cpuMillis, memoryBytes: req.memoryMi * 2 ** 20 },
+                    }).fits;
+                    if (fits === 0) {
+                        assert.throws(
+                            () =>
+                                planLoader(
+                                    {
+                                        loader: "x",
+                                        queues: ["q"],
+                                        requests,
+                                        maxReplicas: max,
+                                        limits: { memory: requests.memory },
+                                    },
+                                    (f) => f,
+                                    nodes,
+                                ),
+                            /requests: expected requests that fit/,
+                        );
+                        return;
+                    }
+                    const plan = planLoader(
+                        {
+                            loader: "x",
+                            queues: ["q"],
+                            requests,
+                            maxReplicas: max,
+                            limits: { memory: requests.memory },
+                        },
+                        (f) => f,
+                        nodes,
+                    );
+                    assert.equal(plan.maxReplicas, Math.min(max, fits));
+                    assert.equal(plan.clampedBecause !== undefined, max > fits);
+                },
+            ),
             { numRuns: 300 },
         );
     });
@@ -94,7 +148,12 @@ describe("capacity planning", () => {
     it("capacityPolicy fail refuses instead of clamping, naming the per-host figures", () => {
         const nodes = poolOf([{ cores: 4, memGi: 8, loader: true, worker: true, tainted: false }]);
         assert.throws(
-            () => planLoader({ loader: "git", queues: ["q"], maxReplicas: 20, capacityPolicy: "fail" }, (f) => `loaders[0].${f}`, nodes),
+            () =>
+                planLoader(
+                    { loader: "git", queues: ["q"], maxReplicas: 20, capacityPolicy: "fail" },
+                    (f) => `loaders[0].${f}`,
+                    nodes,
+                ),
             /loaders\[0\]\.maxReplicas: expected at most 5: maxReplicas 20 exceeds the 5 replicas of cpu 500m \/ memory 512Mi the pool's loader hosts hold \(h0: 5\); got 20/,
         );
     });
@@ -102,7 +161,17 @@ describe("capacity planning", () => {
     it("a loader too big for every host is refused with the hosts named", () => {
         const nodes = poolOf([{ cores: 4, memGi: 8, loader: true, worker: true, tainted: false }]);
         assert.throws(
-            () => planLoader({ loader: "svn", queues: ["q"], requests: { cpu: "1", memory: "16Gi" }, limits: { memory: "16Gi" } }, (f) => f, nodes),
+            () =>
+                planLoader(
+                    {
+                        loader: "svn",
+                        queues: ["q"],
+                        requests: { cpu: "1", memory: "16Gi" },
+                        limits: { memory: "16Gi" },
+                    },
+                    (f) => f,
+                    nodes,
+                ),
             /requests: expected requests that fit .* none of h0 can hold one replica of cpu 1 \/ memory 16Gi/,
         );
     });
@@ -113,7 +182,10 @@ describe("capacity planning", () => {
             { cores: 2, memGi: 8, loader: true, worker: true, tainted: false },
         ]);
         // Each host leaves 750m: one 600m replica each (1500m pooled would suggest 2, plus 300m spare).
-        assert.deepEqual(nodes.map((n) => replicasPerNode(n, { cpuMillis: 600, memoryBytes: 2 ** 20 })), [1, 1]);
+        assert.deepEqual(
+            nodes.map((n) => replicasPerNode(n, { cpuMillis: 600, memoryBytes: 2 ** 20 })),
+            [1, 1],
+        );
     });
 
     it("toleration matching follows Kubernetes' rules", () => {
@@ -128,7 +200,12 @@ describe("capacity planning", () => {
     it("kubelet args keep all four hard eviction thresholds (setting one zeroes the others)", () => {
         const args = kubeletArgs(DEFAULT_RESERVATIONS);
         const hard = args.find((a) => a.startsWith("eviction-hard="))!;
-        for (const t of ["memory.available<500Mi", "nodefs.available<10%", "imagefs.available<15%", "nodefs.inodesFree<5%"]) {
+        for (const t of [
+            "memory.available<500Mi",
+            "nodefs.available<10%",
+            "imagefs.available<15%",
+            "nodefs.inodesFree<5%",
+        ]) {
             assert.ok(hard.includes(t), t);
         }
         assert.ok(args.includes("kube-reserved=cpu=500m,memory=1Gi"));
@@ -154,10 +231,14 @@ describe("quantities", () => {
 
     it("property: format then parse is the identity", () => {
         fc.assert(
-            fc.property(fc.integer({ min: 1, max: 10 ** 6 }), fc.integer({ min: 1, max: 2 ** 40 }), (cpu, mem) => {
-                assert.equal(parseCpu(formatCpu(cpu)), cpu);
-                assert.equal(parseMemory(formatMemory(mem)), mem);
-            }),
+            fc.property(
+                fc.integer({ min: 1, max: 10 ** 6 }),
+                fc.integer({ min: 1, max: 2 ** 40 }),
+                (cpu, mem) => {
+                    assert.equal(parseCpu(formatCpu(cpu)), cpu);
+                    assert.equal(parseMemory(formatMemory(mem)), mem);
+                },
+            ),
         );
     });
 });

@@ -8,7 +8,15 @@ import {
     RancherServer,
     WorkerNodePool,
 } from "../../components";
-import { ADMIN_PASSWORD, AMQP_URL, BOOTSTRAP_PASSWORD, DIGEST_REF, FAKE_SSH_KEY, MANAGEMENT_URL, POOL_HOSTS } from "../fixtures";
+import {
+    ADMIN_PASSWORD,
+    AMQP_URL,
+    BOOTSTRAP_PASSWORD,
+    DIGEST_REF,
+    FAKE_SSH_KEY,
+    MANAGEMENT_URL,
+    POOL_HOSTS,
+} from "../fixtures";
 import { fakeDigest, isSecretAt, plainStrings, resolve, runUnderMocks } from "../harness/pulumi";
 
 const PREP = ["iptables-legacy", "swap-off", "kernel-modules", "sysctls", "kubelet-config"];
@@ -27,23 +35,33 @@ describe("components under Pulumi mocks", () => {
         it("prepares the host, installs k3s, then cert-manager, then Rancher, then bootstraps the admin", async () => {
             const { recorder: r } = await runUnderMocks(build);
             const chain = [...PREP, "install-k3s", "wait-ready"].map((s) => `rancher-mgmt-${s}`);
-            for (let i = 1; i < chain.length; i++) assert.deepEqual(r.dependenciesOf(chain[i]), [chain[i - 1]], chain[i]);
+            for (let i = 1; i < chain.length; i++)
+                assert.deepEqual(r.dependenciesOf(chain[i]), [chain[i - 1]], chain[i]);
             assert.deepEqual(r.dependenciesOf("rancher-kubeconfig"), ["rancher-mgmt-wait-ready"]);
-            assert.ok(r.dependenciesOf("rancher-rancher").includes("rancher-cert-manager"), "Rancher waits for cert-manager");
-            assert.ok(r.dependenciesOf("rancher-bootstrap").includes("rancher-rancher"), "bootstrap waits for Rancher");
+            assert.ok(
+                r.dependenciesOf("rancher-rancher").includes("rancher-cert-manager"),
+                "Rancher waits for cert-manager",
+            );
+            assert.ok(
+                r.dependenciesOf("rancher-bootstrap").includes("rancher-rancher"),
+                "bootstrap waits for Rancher",
+            );
             assert.equal(r.named("rancher-rancher").inputs.values.hostname, "rancher.test");
             assert.equal(r.named("rancher-rancher").inputs.version, "2.13.1");
             assert.equal(r.named("rancher-cert-manager").inputs.chart, "cert-manager");
-            assert.deepEqual(r.childrenOf("rancher").sort(), [
-                ...chain,
-                "rancher-admin",
-                "rancher-admin",
-                "rancher-bootstrap",
-                "rancher-cert-manager",
-                "rancher-kubeconfig",
-                "rancher-local",
-                "rancher-rancher",
-            ].sort());
+            assert.deepEqual(
+                r.childrenOf("rancher").sort(),
+                [
+                    ...chain,
+                    "rancher-admin",
+                    "rancher-admin",
+                    "rancher-bootstrap",
+                    "rancher-cert-manager",
+                    "rancher-kubeconfig",
+                    "rancher-local",
+                    "rancher-rancher",
+                ].sort(),
+            );
         });
 
         it("installs the pinned k3s with the host-gw flannel backend", async () => {
@@ -56,12 +74,20 @@ describe("components under Pulumi mocks", () => {
         it("keeps passwords, the SSH key, the kubeconfig and the admin token secret", async () => {
             const { recorder: r, result } = await runUnderMocks(build);
             assert.ok(isSecretAt(r.named("rancher-rancher").raw, ["values", "bootstrapPassword"]));
-            assert.ok(isSecretAt(r.named("rancher-admin").raw, ["password"]) || r.ofType("rancher2:index/bootstrap:Bootstrap").every((b) => isSecretAt(b.raw, ["password"])));
+            assert.ok(
+                isSecretAt(r.named("rancher-admin").raw, ["password"]) ||
+                    r
+                        .ofType("rancher2:index/bootstrap:Bootstrap")
+                        .every((b) => isSecretAt(b.raw, ["password"])),
+            );
             assert.ok(isSecretAt(r.named("rancher-mgmt-swap-off").raw, ["connection", "privateKey"]));
             assert.ok(isSecretAt(r.named("rancher-local").raw, ["kubeconfig"]));
             for (const res of r.resources) {
                 for (const s of plainStrings(res.raw)) {
-                    assert.ok(![BOOTSTRAP_PASSWORD, ADMIN_PASSWORD, FAKE_SSH_KEY].some((x) => s.includes(x)), `${res.name} leaks a secret`);
+                    assert.ok(
+                        ![BOOTSTRAP_PASSWORD, ADMIN_PASSWORD, FAKE_SSH_KEY].some((x) => s.includes(x)),
+                        `${res.name} leaks a secret`,
+                    );
                 }
             }
             const token = await resolve(result.adminToken);
@@ -69,7 +95,11 @@ describe("components under Pulumi mocks", () => {
             assert.equal(token.value, "token-abcde:fakeadmintoken");
             const kubeconfig = await resolve(result.kubeconfig);
             assert.equal(kubeconfig.secret, true);
-            assert.match(kubeconfig.value, /server: https:\/\/192\.0\.2\.5:6443/, "kubeconfig points at the host, not 127.0.0.1");
+            assert.match(
+                kubeconfig.value,
+                /server: https:\/\/192\.0\.2\.5:6443/,
+                "kubeconfig points at the host, not 127.0.0.1",
+            );
         });
 
         it("refuses a k3s outside the Rancher version's support range before creating anything", async () => {
@@ -88,26 +118,46 @@ describe("components under Pulumi mocks", () => {
                     /RancherServer "old": args\.k3sVersion: expected Kubernetes 1\.17-1\.20, the range Rancher 2\.5\.9 supports \(Kubernetes v1\.22\.2\+k3s1 is outside it/,
                 ),
             );
-            assert.deepEqual(recorder.resources.map((x) => x.name), [], "nothing registered, not even the component");
+            assert.deepEqual(
+                recorder.resources.map((x) => x.name),
+                [],
+                "nothing registered, not even the component",
+            );
         });
     });
 
     describe("WorkerNodePool", () => {
-        const rancherProvider = () => new (require("@pulumi/rancher2").Provider)("rancher2", { apiUrl: "https://rancher.test" });
+        const rancherProvider = () =>
+            new (require("@pulumi/rancher2").Provider)("rancher2", { apiUrl: "https://rancher.test" });
         const build = () =>
-            new WorkerNodePool("pool", { hosts: POOL_HOSTS, sshPrivateKey: FAKE_SSH_KEY, rancherProvider: rancherProvider() });
+            new WorkerNodePool("pool", {
+                hosts: POOL_HOSTS,
+                sshPrivateKey: FAKE_SSH_KEY,
+                rancherProvider: rancherProvider(),
+            });
 
         it("prepares every host in order, registers it after preparation, drains it before unregistering", async () => {
             const { recorder: r } = await runUnderMocks(build);
             for (const h of POOL_HOSTS) {
                 const chain = PREP.map((s) => `pool-${h.name}-prep-${s}`);
-                for (let i = 1; i < chain.length; i++) assert.deepEqual(r.dependenciesOf(chain[i]), [chain[i - 1]]);
-                assert.ok(r.dependenciesOf(`pool-${h.name}-register`).includes(chain[chain.length - 1]), "registration after preparation");
-                assert.ok(r.dependenciesOf(`pool-${h.name}-drain`).includes(`pool-${h.name}-register`), "drain created after (so deleted before) registration");
-                assert.match(r.named(`pool-${h.name}-drain`).inputs.delete, /kubectl --kubeconfig "\$kubeconfig" drain/);
+                for (let i = 1; i < chain.length; i++)
+                    assert.deepEqual(r.dependenciesOf(chain[i]), [chain[i - 1]]);
+                assert.ok(
+                    r.dependenciesOf(`pool-${h.name}-register`).includes(chain[chain.length - 1]),
+                    "registration after preparation",
+                );
+                assert.ok(
+                    r.dependenciesOf(`pool-${h.name}-drain`).includes(`pool-${h.name}-register`),
+                    "drain created after (so deleted before) registration",
+                );
+                assert.match(
+                    r.named(`pool-${h.name}-drain`).inputs.delete,
+                    /kubectl --kubeconfig "\$kubeconfig" drain/,
+                );
             }
             const sync = r.dependenciesOf("pool-sync");
-            for (const h of POOL_HOSTS) assert.ok(sync.includes(`pool-${h.name}-drain`), "cluster sync waits for every host");
+            for (const h of POOL_HOSTS)
+                assert.ok(sync.includes(`pool-${h.name}-drain`), "cluster sync waits for every host");
         });
 
         it("registers each host with its roles, labels and name appended to Rancher's node command", async () => {
@@ -119,12 +169,19 @@ describe("components under Pulumi mocks", () => {
             assert.doesNotMatch(cmd, /--etcd/);
             assert.match(cmd, /--label '"'"'swh\/loader=true'"'"'/);
             assert.match(r.named("pool-worker0-register").inputs.create, /--etcd --controlplane --worker/);
-            assert.match(r.named("pool-worker2-register").inputs.create, /^sudo -n env /, "non-root user goes through sudo");
+            assert.match(
+                r.named("pool-worker2-register").inputs.create,
+                /^sudo -n env /,
+                "non-root user goes through sudo",
+            );
         });
 
         it("keeps the registration token, kubeconfig and SSH key secret", async () => {
             const { recorder: r, result } = await runUnderMocks(build);
-            assert.ok(isSecretAt(r.named("pool-worker1-register").raw, ["create"]), "the command holds the token");
+            assert.ok(
+                isSecretAt(r.named("pool-worker1-register").raw, ["create"]),
+                "the command holds the token",
+            );
             assert.ok(isSecretAt(r.named("pool-worker1-register").raw, ["connection", "privateKey"]));
             assert.ok(isSecretAt(r.named("pool-worker1-drain").raw, ["environment", "KUBECONFIG_CONTENT"]));
             assert.ok(isSecretAt(r.named("pool-k8s").raw, ["kubeconfig"]));
@@ -136,7 +193,10 @@ describe("components under Pulumi mocks", () => {
             const { recorder: r } = await runUnderMocks(build);
             const cmd = r.named("pool-worker1-prep-kubelet-config").inputs.create as string;
             assert.match(cmd, /CONFIG_DIR='\/etc\/rancher\/rke2\/config\.yaml\.d'/);
-            assert.match(cmd, /eviction-hard=memory\.available<500Mi,nodefs\.available<10%,imagefs\.available<15%,nodefs\.inodesFree<5%/);
+            assert.match(
+                cmd,
+                /eviction-hard=memory\.available<500Mi,nodefs\.available<10%,imagefs\.available<15%,nodefs\.inodesFree<5%/,
+            );
         });
 
         it("reports what the worker hosts leave for loaders after reservations", async () => {
@@ -149,7 +209,12 @@ describe("components under Pulumi mocks", () => {
 
         it("prepares hosts only, with no Rancher resources, when register is false", async () => {
             const { recorder: r, result } = await runUnderMocks(
-                () => new WorkerNodePool("bench", { hosts: POOL_HOSTS.slice(1), sshPrivateKey: FAKE_SSH_KEY, register: false }),
+                () =>
+                    new WorkerNodePool("bench", {
+                        hosts: POOL_HOSTS.slice(1),
+                        sshPrivateKey: FAKE_SSH_KEY,
+                        register: false,
+                    }),
             );
             assert.equal(r.resources.filter((x) => x.type.startsWith("rancher2:")).length, 0);
             assert.equal(r.ofType("command:remote:Command").length, 2 * PREP.length);
@@ -186,10 +251,16 @@ describe("components under Pulumi mocks", () => {
             assert.match(image.inputs.context.location, /images\/loader$/);
             assert.equal(image.inputs.tags.length, 2);
             assert.match(image.inputs.tags[0], /^registry\.test\/softwareheritage\/loader_git:[0-9a-f]{12}$/);
-            assert.match(image.inputs.tags[1], /^registry\.test\/softwareheritage\/loader_git:20261125\.[0-9a-f]{8}$/);
+            assert.match(
+                image.inputs.tags[1],
+                /^registry\.test\/softwareheritage\/loader_git:20261125\.[0-9a-f]{8}$/,
+            );
             assert.ok(isSecretAt(image.raw, ["registries", 0, "password"]));
             const ref = await resolve(result.ref);
-            assert.equal(ref.value, `registry.test/softwareheritage/loader_git@${fakeDigest("image-git-image")}`);
+            assert.equal(
+                ref.value,
+                `registry.test/softwareheritage/loader_git@${fakeDigest("image-git-image")}`,
+            );
         });
     });
 
@@ -198,13 +269,20 @@ describe("components under Pulumi mocks", () => {
             const keda = new KedaOperator("keda");
             const loader = new KedaScaledLoader("loader-git", {
                 loader: "git",
-                queues: ["swh.loader.git.tasks.UpdateGitRepository", "save_code_now:swh.loader.git.tasks.UpdateGitRepository"],
+                queues: [
+                    "swh.loader.git.tasks.UpdateGitRepository",
+                    "save_code_now:swh.loader.git.tasks.UpdateGitRepository",
+                ],
                 image,
                 amqpUrl: AMQP_URL,
                 managementUrl: MANAGEMENT_URL,
                 kedaOperator: keda,
                 maxReplicas: 50,
-                capacity: new WorkerNodePool("pool", { hosts: POOL_HOSTS, sshPrivateKey: FAKE_SSH_KEY, register: false }).nodes,
+                capacity: new WorkerNodePool("pool", {
+                    hosts: POOL_HOSTS,
+                    sshPrivateKey: FAKE_SSH_KEY,
+                    register: false,
+                }).nodes,
             });
             return { keda, loader };
         };
@@ -221,8 +299,12 @@ describe("components under Pulumi mocks", () => {
             ]);
             const so = r.dependenciesOf("loader-git-scaledobject");
             // A dependency on the KedaOperator component is a dependency on its children: the Helm release.
-            for (const d of ["keda-keda", "loader-git-deployment", "loader-git-trigger-auth"]) assert.ok(so.includes(d), `ScaledObject after ${d}`);
-            assert.ok(r.dependenciesOf("loader-git-trigger-auth").includes("keda-keda"), "KEDA objects wait for KEDA's CRDs");
+            for (const d of ["keda-keda", "loader-git-deployment", "loader-git-trigger-auth"])
+                assert.ok(so.includes(d), `ScaledObject after ${d}`);
+            assert.ok(
+                r.dependenciesOf("loader-git-trigger-auth").includes("keda-keda"),
+                "KEDA objects wait for KEDA's CRDs",
+            );
             assert.ok(r.dependenciesOf("loader-git-env").includes("loader-git-namespace"));
         });
 
@@ -232,12 +314,19 @@ describe("components under Pulumi mocks", () => {
             // Two loader hosts; each leaves 2750m / 5388Mi for loaders: 5 replicas of 500m / 512Mi each (CPU-bound).
             assert.equal(so.spec.maxReplicaCount, 10);
             assert.equal(result.loader.plan.requestedMaxReplicas, 50);
-            assert.match(result.loader.plan.clampedBecause!, /maxReplicas 50 exceeds the 10 replicas .* \(worker1: 5, worker2: 5\)/);
+            assert.match(
+                result.loader.plan.clampedBecause!,
+                /maxReplicas 50 exceeds the 10 replicas .* \(worker1: 5, worker2: 5\)/,
+            );
         });
 
         it("runs the image's digest from LoaderImage in the Deployment", async () => {
             const { recorder: r } = await runUnderMocks(() => {
-                const image = new LoaderImage("image-git", { loader: "git", packages: ["swh.loader.git==3.4.0"], registry: "registry.test" });
+                const image = new LoaderImage("image-git", {
+                    loader: "git",
+                    packages: ["swh.loader.git==3.4.0"],
+                    registry: "registry.test",
+                });
                 return build(image.ref);
             });
             const dep = r.named("loader-git-deployment");
@@ -245,7 +334,10 @@ describe("components under Pulumi mocks", () => {
                 dep.inputs.spec.template.spec.containers[0].image,
                 `registry.test/softwareheritage/loader_git@${fakeDigest("image-git-image")}`,
             );
-            assert.ok(r.dependenciesOf("loader-git-deployment").includes("image-git-image"), "Deployment after the image push");
+            assert.ok(
+                r.dependenciesOf("loader-git-deployment").includes("image-git-image"),
+                "Deployment after the image push",
+            );
         });
 
         it("keeps the broker URLs secret in the Secret and out of every plain value", async () => {
@@ -253,7 +345,10 @@ describe("components under Pulumi mocks", () => {
             const secret = r.named("loader-git-broker");
             assert.ok(isSecretAt(secret.raw, ["stringData", "host"]));
             assert.ok(isSecretAt(secret.raw, ["stringData", "config.yml"]));
-            assert.match(secret.inputs.stringData["config.yml"], /task_broker: amqp:\/\/swhloader:amqp-S3cret-test@/);
+            assert.match(
+                secret.inputs.stringData["config.yml"],
+                /task_broker: amqp:\/\/swhloader:amqp-S3cret-test@/,
+            );
             for (const res of r.resources) {
                 for (const s of plainStrings(res.raw)) {
                     assert.ok(!s.includes("S3cret"), `${res.name} holds a broker credential in plain text`);
@@ -268,7 +363,10 @@ describe("components under Pulumi mocks", () => {
                     /KedaScaledLoader "loader-git": args\.image: expected a digest-pinned image reference \(repository@sha256:<64 hex>\); got "registry\.test\/swh\/loader_git:latest"/,
                 ),
             );
-            assert.deepEqual(r.resources.filter((x) => x.name.startsWith("loader-git")).map((x) => x.name), []);
+            assert.deepEqual(
+                r.resources.filter((x) => x.name.startsWith("loader-git")).map((x) => x.name),
+                [],
+            );
         });
     });
 
@@ -282,10 +380,18 @@ describe("components under Pulumi mocks", () => {
                     }),
             );
             for (const name of ["obs-statsd-monitor", "obs-keda-operator-monitor", "obs-alerts"]) {
-                assert.ok(r.dependenciesOf(name).includes("obs-prometheus"), `${name} after kube-prometheus-stack`);
+                assert.ok(
+                    r.dependenciesOf(name).includes("obs-prometheus"),
+                    `${name} after kube-prometheus-stack`,
+                );
             }
-            assert.ok(isSecretAt(r.named("obs-log-shipper-secret").raw, ["stringData", "ELASTICSEARCH_PASSWORD"]));
-            assert.doesNotMatch(r.named("obs-log-shipper-config").inputs.data["config.yaml"], /es-S3cret-test/);
+            assert.ok(
+                isSecretAt(r.named("obs-log-shipper-secret").raw, ["stringData", "ELASTICSEARCH_PASSWORD"]),
+            );
+            assert.doesNotMatch(
+                r.named("obs-log-shipper-config").inputs.data["config.yaml"],
+                /es-S3cret-test/,
+            );
             assert.equal(result.statsdEndpoint.port, 9125);
             assert.match((await resolve(result.logShipping)).value, /swh-logs.*system-logs/);
         });
@@ -293,7 +399,10 @@ describe("components under Pulumi mocks", () => {
         it("requires the Elasticsearch password when a user is set", async () => {
             await runUnderMocks(() =>
                 assert.throws(
-                    () => new ObservabilityStack("obs", { logs: { url: "http://es.test:9200", username: "swh" } }),
+                    () =>
+                        new ObservabilityStack("obs", {
+                            logs: { url: "http://es.test:9200", username: "swh" },
+                        }),
                     /ObservabilityStack "obs": args\.elasticsearchPassword: expected a password when logs\.username is set/,
                 ),
             );

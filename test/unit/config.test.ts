@@ -20,9 +20,14 @@ function staging(): Doc {
     );
 }
 
-function source(doc: Doc, secrets: Record<string, string> = FAKE_SECRETS, plainSecrets: string[] = []): ConfigSource {
+function source(
+    doc: Doc,
+    secrets: Record<string, string> = FAKE_SECRETS,
+    plainSecrets: string[] = [],
+): ConfigSource {
     const values: Record<string, string> = {};
-    for (const [k, v] of Object.entries(doc)) if (v !== undefined) values[k] = typeof v === "string" ? v : JSON.stringify(v);
+    for (const [k, v] of Object.entries(doc))
+        if (v !== undefined) values[k] = typeof v === "string" ? v : JSON.stringify(v);
     for (const [k, v] of Object.entries(secrets)) values[k] = v;
     return { get: (k) => values[k], isSecret: (k) => k in secrets && !plainSecrets.includes(k) };
 }
@@ -43,7 +48,8 @@ function problemsOf(src: ConfigSource): string[] {
         loadConfig(src);
     } catch (e) {
         assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${(e as Error).stack}`);
-        for (const s of ALL_SECRETS) assert.ok(!e.message.includes(s.trim()), "an error message shows a secret");
+        for (const s of ALL_SECRETS)
+            assert.ok(!e.message.includes(s.trim()), "an error message shows a secret");
         return e.problems;
     }
     return [];
@@ -55,63 +61,256 @@ const git = ["loaders", 0];
 /** [what is wrong, how to make it wrong, the key and words the error must hold]. */
 const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
     ["pool missing", (d) => set(d, ["pool"], undefined), /^elastic-workers:pool: required/],
-    ["pool not an object", (d) => set(d, ["pool"], "three hosts"), /^elastic-workers:pool: .*expected object/],
-    ["no hosts", (d) => set(d, ["pool", "hosts"], []), /^elastic-workers:pool\.hosts: expected at least one host/],
-    ["host name with capitals", (d) => set(d, [...host0, "name"], "Elastic-Worker0"), /^elastic-workers:pool\.hosts\[0\]\.name: expected a DNS-1123 label/],
-    ["host without address", (d) => set(d, [...host0, "address"], undefined), /^elastic-workers:pool\.hosts\[0\]\.address: required/],
-    ["address with a space", (d) => set(d, [...host0, "address"], "host one"), /^elastic-workers:pool\.hosts\[0\]\.address: expected a host name or IP/],
-    ["port out of range", (d) => set(d, [...host0, "port"], 70000), /^elastic-workers:pool\.hosts\[0\]\.port: expected a TCP port/],
-    ["port as text", (d) => set(d, [...host0, "port"], "22"), /^elastic-workers:pool\.hosts\[0\]\.port: .*expected number/],
-    ["bad user", (d) => set(d, [...host0, "user"], "Root User"), /^elastic-workers:pool\.hosts\[0\]\.user: expected a Unix user name/],
-    ["unknown role", (d) => set(d, [...host0, "roles"], ["master"]), /^elastic-workers:pool\.hosts\[0\]\.roles\[0\]: .*"etcd"\|"controlplane"\|"worker"/],
-    ["empty roles", (d) => set(d, [...host0, "roles"], []), /^elastic-workers:pool\.hosts\[0\]\.roles: expected at least one role/],
+    [
+        "pool not an object",
+        (d) => set(d, ["pool"], "three hosts"),
+        /^elastic-workers:pool: .*expected object/,
+    ],
+    [
+        "no hosts",
+        (d) => set(d, ["pool", "hosts"], []),
+        /^elastic-workers:pool\.hosts: expected at least one host/,
+    ],
+    [
+        "host name with capitals",
+        (d) => set(d, [...host0, "name"], "Elastic-Worker0"),
+        /^elastic-workers:pool\.hosts\[0\]\.name: expected a DNS-1123 label/,
+    ],
+    [
+        "host without address",
+        (d) => set(d, [...host0, "address"], undefined),
+        /^elastic-workers:pool\.hosts\[0\]\.address: required/,
+    ],
+    [
+        "address with a space",
+        (d) => set(d, [...host0, "address"], "host one"),
+        /^elastic-workers:pool\.hosts\[0\]\.address: expected a host name or IP/,
+    ],
+    [
+        "port out of range",
+        (d) => set(d, [...host0, "port"], 70000),
+        /^elastic-workers:pool\.hosts\[0\]\.port: expected a TCP port/,
+    ],
+    [
+        "port as text",
+        (d) => set(d, [...host0, "port"], "22"),
+        /^elastic-workers:pool\.hosts\[0\]\.port: .*expected number/,
+    ],
+    [
+        "bad user",
+        (d) => set(d, [...host0, "user"], "Root User"),
+        /^elastic-workers:pool\.hosts\[0\]\.user: expected a Unix user name/,
+    ],
+    [
+        "unknown role",
+        (d) => set(d, [...host0, "roles"], ["master"]),
+        /^elastic-workers:pool\.hosts\[0\]\.roles\[0\]: .*"etcd"\|"controlplane"\|"worker"/,
+    ],
+    [
+        "empty roles",
+        (d) => set(d, [...host0, "roles"], []),
+        /^elastic-workers:pool\.hosts\[0\]\.roles: expected at least one role/,
+    ],
     ["cpu as words", (d) => set(d, [...host0, "cpu"], "four"), /^elastic-workers:pool\.hosts\[0\]\.cpu: /],
-    ["memory without unit style", (d) => set(d, [...host0, "memory"], "8 GB"), /^elastic-workers:pool\.hosts\[0\]\.memory: expected a memory quantity/],
-    ["memory missing", (d) => set(d, [...host0, "memory"], undefined), /^elastic-workers:pool\.hosts\[0\]\.memory: required/],
-    ["bad taint effect", (d) => set(d, [...host0, "taints"], [{ key: "k", effect: "Never" }]), /^elastic-workers:pool\.hosts\[0\]\.taints\[0\]\.effect: /],
-    ["bad label value", (d) => set(d, ["pool", "hosts", 1, "labels"], { "swh/loader": "yes please" }), /^elastic-workers:pool\.hosts\[1\]\.labels\.swh\/loader: expected a label value/],
-    ["typo in a host key", (d) => set(d, [...host0, "adress"], "x"), /^elastic-workers:pool\.hosts\[0\]: Unrecognized key: "adress"/],
-    ["duplicate host names", (d) => set(d, ["pool", "hosts", 1, "name"], "elastic-worker0"), /^elastic-workers:pool\.hosts\[1\]\.name: expected a unique name; "elastic-worker0" is also hosts\[0\]/],
-    ["k8s version without distribution", (d) => set(d, ["pool", "kubernetesVersion"], "v1.33.4"), /^elastic-workers:pool\.kubernetesVersion: expected an RKE2 or k3s version/],
-    ["pool Kubernetes outside Rancher's range", (d) => set(d, ["pool", "kubernetesVersion"], "v1.29.4+rke2r1"), /^elastic-workers:pool\.kubernetesVersion: expected Kubernetes 1\.32-1\.34, the range Rancher 2\.13\.1 supports/],
+    [
+        "memory without unit style",
+        (d) => set(d, [...host0, "memory"], "8 GB"),
+        /^elastic-workers:pool\.hosts\[0\]\.memory: expected a memory quantity/,
+    ],
+    [
+        "memory missing",
+        (d) => set(d, [...host0, "memory"], undefined),
+        /^elastic-workers:pool\.hosts\[0\]\.memory: required/,
+    ],
+    [
+        "bad taint effect",
+        (d) => set(d, [...host0, "taints"], [{ key: "k", effect: "Never" }]),
+        /^elastic-workers:pool\.hosts\[0\]\.taints\[0\]\.effect: /,
+    ],
+    [
+        "bad label value",
+        (d) => set(d, ["pool", "hosts", 1, "labels"], { "swh/loader": "yes please" }),
+        /^elastic-workers:pool\.hosts\[1\]\.labels\.swh\/loader: expected a label value/,
+    ],
+    [
+        "typo in a host key",
+        (d) => set(d, [...host0, "adress"], "x"),
+        /^elastic-workers:pool\.hosts\[0\]: Unrecognized key: "adress"/,
+    ],
+    [
+        "duplicate host names",
+        (d) => set(d, ["pool", "hosts", 1, "name"], "elastic-worker0"),
+        /^elastic-workers:pool\.hosts\[1\]\.name: expected a unique name; "elastic-worker0" is also hosts\[0\]/,
+    ],
+    [
+        "k8s version without distribution",
+        (d) => set(d, ["pool", "kubernetesVersion"], "v1.33.4"),
+        /^elastic-workers:pool\.kubernetesVersion: expected an RKE2 or k3s version/,
+    ],
+    [
+        "pool Kubernetes outside Rancher's range",
+        (d) => set(d, ["pool", "kubernetesVersion"], "v1.29.4+rke2r1"),
+        /^elastic-workers:pool\.kubernetesVersion: expected Kubernetes 1\.32-1\.34, the range Rancher 2\.13\.1 supports/,
+    ],
     ["unknown CNI", (d) => set(d, ["pool", "cni"], "flannel"), /^elastic-workers:pool\.cni: /],
-    ["bad reservation", (d) => set(d, ["pool", "reservations"], { kubeReserved: { cpu: "lots", memory: "1Gi" } }), /^elastic-workers:pool\.reservations\.kubeReserved\.cpu: expected a CPU quantity/],
-    ["registering without a control plane", (d) => set(d, [...host0, "roles"], ["worker"]), /^elastic-workers:pool\.hosts: expected at least one host with the etcd role when registering/],
-    ["registering without Rancher", (d) => set(d, ["rancher"], undefined), /^elastic-workers:rancher: required while pool\.register is true/],
-    ["Rancher hostname with a scheme", (d) => set(d, ["rancher", "hostname"], "https://rancher.example.org"), /^elastic-workers:rancher\.hostname: expected a DNS name/],
-    ["the seed's k3s for a too-old Rancher", (d) => set(set(d, ["rancher", "version"], "2.5.9"), ["rancher", "k3sVersion"], "v1.22.2+k3s1"), /^elastic-workers:rancher\.k3sVersion: expected Kubernetes 1\.17-1\.20, the range Rancher 2\.5\.9 supports \(Kubernetes v1\.22\.2\+k3s1 is outside it/],
-    ["k3s version malformed", (d) => set(d, ["rancher", "k3sVersion"], "1.33"), /^elastic-workers:rancher\.k3sVersion: expected a k3s release/],
-    ["unknown flannel backend", (d) => set(d, ["rancher", "flannelBackend"], "udp"), /^elastic-workers:rancher\.flannelBackend: /],
+    [
+        "bad reservation",
+        (d) => set(d, ["pool", "reservations"], { kubeReserved: { cpu: "lots", memory: "1Gi" } }),
+        /^elastic-workers:pool\.reservations\.kubeReserved\.cpu: expected a CPU quantity/,
+    ],
+    [
+        "registering without a control plane",
+        (d) => set(d, [...host0, "roles"], ["worker"]),
+        /^elastic-workers:pool\.hosts: expected at least one host with the etcd role when registering/,
+    ],
+    [
+        "registering without Rancher",
+        (d) => set(d, ["rancher"], undefined),
+        /^elastic-workers:rancher: required while pool\.register is true/,
+    ],
+    [
+        "Rancher hostname with a scheme",
+        (d) => set(d, ["rancher", "hostname"], "https://rancher.example.org"),
+        /^elastic-workers:rancher\.hostname: expected a DNS name/,
+    ],
+    [
+        "the seed's k3s for a too-old Rancher",
+        (d) => set(set(d, ["rancher", "version"], "2.5.9"), ["rancher", "k3sVersion"], "v1.22.2+k3s1"),
+        /^elastic-workers:rancher\.k3sVersion: expected Kubernetes 1\.17-1\.20, the range Rancher 2\.5\.9 supports \(Kubernetes v1\.22\.2\+k3s1 is outside it/,
+    ],
+    [
+        "k3s version malformed",
+        (d) => set(d, ["rancher", "k3sVersion"], "1.33"),
+        /^elastic-workers:rancher\.k3sVersion: expected a k3s release/,
+    ],
+    [
+        "unknown flannel backend",
+        (d) => set(d, ["rancher", "flannelBackend"], "udp"),
+        /^elastic-workers:rancher\.flannelBackend: /,
+    ],
     ["no loaders", (d) => set(d, ["loaders"], []), /^elastic-workers:loaders: expected at least one loader/],
-    ["loaders not a list", (d) => set(d, ["loaders"], { git: {} }), /^elastic-workers:loaders: .*expected array/],
-    ["loader without queues", (d) => set(d, [...git, "queues"], []), /^elastic-workers:loaders\[0\]\.queues: expected at least one queue/],
-    ["queue name with a space", (d) => set(d, ["loaders", 1, "queues", 2], "swh loader"), /^elastic-workers:loaders\[1\]\.queues\[2\]: expected a RabbitMQ queue name/],
-    ["duplicate queue", (d) => set(d, [...git, "queues", 1], "swh.loader.git.tasks.UpdateGitRepository"), /^elastic-workers:loaders\[0\]\.queues: expected each queue once/],
-    ["unpinned package", (d) => set(d, [...git, "packages"], ["swh.loader.git"]), /^elastic-workers:loaders\[0\]\.packages\[0\]: expected a pinned requirement/],
-    ["threshold zero", (d) => set(d, [...git, "queueThreshold"], 0), /^elastic-workers:loaders\[0\]\.queueThreshold: expected at least 1/],
-    ["fractional max", (d) => set(d, [...git, "maxReplicas"], 2.5), /^elastic-workers:loaders\[0\]\.maxReplicas: expected a whole number/],
-    ["min above max", (d) => set(set(d, [...git, "minReplicas"], 6), [...git, "maxReplicas"], 4), /^elastic-workers:loaders\[0\]\.minReplicas: expected at most maxReplicas \(4\)/],
-    ["request too big for any host", (d) => set(set(d, [...git, "requests"], { cpu: "8", memory: "512Mi" }), [...git, "limits"], { memory: "1Gi" }), /^elastic-workers:loaders\[0\]\.requests: expected requests that fit on at least one worker host/],
-    ["max above capacity with fail policy", (d) => set(set(d, [...git, "maxReplicas"], 64), [...git, "capacityPolicy"], "fail"), /^elastic-workers:loaders\[0\]\.maxReplicas: expected at most 10: maxReplicas 64 exceeds/],
-    ["grace shorter than the task", (d) => set(d, [...git, "terminationGracePeriodSeconds"], 30), /^elastic-workers:loaders\[0\]\.terminationGracePeriodSeconds: expected at least taskTimeoutSeconds \(3600\)/],
-    ["limit below request", (d) => set(d, [...git, "limits"], { memory: "128Mi" }), /^elastic-workers:loaders\[0\]\.limits\.memory: expected at least requests\.memory/],
-    ["unknown priority", (d) => set(d, [...git, "priority"], "urgent"), /^elastic-workers:loaders\[0\]\.priority: /],
+    [
+        "loaders not a list",
+        (d) => set(d, ["loaders"], { git: {} }),
+        /^elastic-workers:loaders: .*expected array/,
+    ],
+    [
+        "loader without queues",
+        (d) => set(d, [...git, "queues"], []),
+        /^elastic-workers:loaders\[0\]\.queues: expected at least one queue/,
+    ],
+    [
+        "queue name with a space",
+        (d) => set(d, ["loaders", 1, "queues", 2], "swh loader"),
+        /^elastic-workers:loaders\[1\]\.queues\[2\]: expected a RabbitMQ queue name/,
+    ],
+    [
+        "duplicate queue",
+        (d) => set(d, [...git, "queues", 1], "swh.loader.git.tasks.UpdateGitRepository"),
+        /^elastic-workers:loaders\[0\]\.queues: expected each queue once/,
+    ],
+    [
+        "unpinned package",
+        (d) => set(d, [...git, "packages"], ["swh.loader.git"]),
+        /^elastic-workers:loaders\[0\]\.packages\[0\]: expected a pinned requirement/,
+    ],
+    [
+        "threshold zero",
+        (d) => set(d, [...git, "queueThreshold"], 0),
+        /^elastic-workers:loaders\[0\]\.queueThreshold: expected at least 1/,
+    ],
+    [
+        "fractional max",
+        (d) => set(d, [...git, "maxReplicas"], 2.5),
+        /^elastic-workers:loaders\[0\]\.maxReplicas: expected a whole number/,
+    ],
+    [
+        "min above max",
+        (d) => set(set(d, [...git, "minReplicas"], 6), [...git, "maxReplicas"], 4),
+        /^elastic-workers:loaders\[0\]\.minReplicas: expected at most maxReplicas \(4\)/,
+    ],
+    [
+        "request too big for any host",
+        (d) =>
+            set(set(d, [...git, "requests"], { cpu: "8", memory: "512Mi" }), [...git, "limits"], {
+                memory: "1Gi",
+            }),
+        /^elastic-workers:loaders\[0\]\.requests: expected requests that fit on at least one worker host/,
+    ],
+    [
+        "max above capacity with fail policy",
+        (d) => set(set(d, [...git, "maxReplicas"], 64), [...git, "capacityPolicy"], "fail"),
+        /^elastic-workers:loaders\[0\]\.maxReplicas: expected at most 10: maxReplicas 64 exceeds/,
+    ],
+    [
+        "grace shorter than the task",
+        (d) => set(d, [...git, "terminationGracePeriodSeconds"], 30),
+        /^elastic-workers:loaders\[0\]\.terminationGracePeriodSeconds: expected at least taskTimeoutSeconds \(3600\)/,
+    ],
+    [
+        "limit below request",
+        (d) => set(d, [...git, "limits"], { memory: "128Mi" }),
+        /^elastic-workers:loaders\[0\]\.limits\.memory: expected at least requests\.memory/,
+    ],
+    [
+        "unknown priority",
+        (d) => set(d, [...git, "priority"], "urgent"),
+        /^elastic-workers:loaders\[0\]\.priority: /,
+    ],
     ["unknown mode", (d) => set(d, [...git, "mode"], "cronjob"), /^elastic-workers:loaders\[0\]\.mode: /],
-    ["duplicate loader", (d) => set(d, ["loaders", 1, "loader"], "git"), /^elastic-workers:loaders\[1\]\.loader: expected a unique loader type; "git" is also loaders\[0\]/],
-    ["typo in a loader key", (d) => set(d, [...git, "queus"], ["q"]), /^elastic-workers:loaders\[0\]: Unrecognized key: "queus"/],
-    ["bad HPA policy", (d) => set(d, [...git, "hpaBehavior"], { scaleUp: { policies: [{ type: "Nodes", value: 1, periodSeconds: 15 }] } }), /^elastic-workers:loaders\[0\]\.hpaBehavior\.scaleUp\.policies\[0\]\.type: /],
-    ["bad registry", (d) => set(d, ["images", "registry"], "https://hub.docker.com"), /^elastic-workers:images\.registry: expected a registry host/],
-    ["bad release date", (d) => set(d, ["images", "releaseDate"], "2026-11-25"), /^elastic-workers:images\.releaseDate: expected a date tag/],
-    ["logs URL not http", (d) => set(d, ["observability", "logs", "url"], "elastic.example.org:9200"), /^elastic-workers:observability\.logs\.url: expected an http\(s\) URL of Elasticsearch/],
-    ["bad index name", (d) => set(d, ["observability", "logs", "swhIndex"], "SWH Logs"), /^elastic-workers:observability\.logs\.swhIndex: expected an index name/],
-    ["unknown top-level-object key", (d) => set(d, ["keda", "chart"], "2.21.0"), /^elastic-workers:keda: Unrecognized key: "chart"/],
+    [
+        "duplicate loader",
+        (d) => set(d, ["loaders", 1, "loader"], "git"),
+        /^elastic-workers:loaders\[1\]\.loader: expected a unique loader type; "git" is also loaders\[0\]/,
+    ],
+    [
+        "typo in a loader key",
+        (d) => set(d, [...git, "queus"], ["q"]),
+        /^elastic-workers:loaders\[0\]: Unrecognized key: "queus"/,
+    ],
+    [
+        "bad HPA policy",
+        (d) =>
+            set(d, [...git, "hpaBehavior"], {
+                scaleUp: { policies: [{ type: "Nodes", value: 1, periodSeconds: 15 }] },
+            }),
+        /^elastic-workers:loaders\[0\]\.hpaBehavior\.scaleUp\.policies\[0\]\.type: /,
+    ],
+    [
+        "bad registry",
+        (d) => set(d, ["images", "registry"], "https://hub.docker.com"),
+        /^elastic-workers:images\.registry: expected a registry host/,
+    ],
+    [
+        "bad release date",
+        (d) => set(d, ["images", "releaseDate"], "2026-11-25"),
+        /^elastic-workers:images\.releaseDate: expected a date tag/,
+    ],
+    [
+        "logs URL not http",
+        (d) => set(d, ["observability", "logs", "url"], "elastic.example.org:9200"),
+        /^elastic-workers:observability\.logs\.url: expected an http\(s\) URL of Elasticsearch/,
+    ],
+    [
+        "bad index name",
+        (d) => set(d, ["observability", "logs", "swhIndex"], "SWH Logs"),
+        /^elastic-workers:observability\.logs\.swhIndex: expected an index name/,
+    ],
+    [
+        "unknown top-level-object key",
+        (d) => set(d, ["keda", "chart"], "2.21.0"),
+        /^elastic-workers:keda: Unrecognized key: "chart"/,
+    ],
 ];
 
 describe("stack config validation", () => {
     it("loads the staging stack with its secrets as secret Outputs", async () => {
         const cfg = loadConfig(source(staging()));
         assert.equal(cfg.environment, "staging");
-        assert.deepEqual(cfg.loaders.map((l) => l.loader), ["git", "svn", "hg"]);
+        assert.deepEqual(
+            cfg.loaders.map((l) => l.loader),
+            ["git", "svn", "hg"],
+        );
         assert.equal(cfg.loaderPlans[0].maxReplicas, 8);
         for (const k of Object.keys(FAKE_SECRETS) as (keyof typeof cfg.secrets)[]) {
             const s = await resolve(cfg.secrets[k]!);
@@ -126,7 +325,8 @@ describe("stack config validation", () => {
         const failures: string[] = [];
         for (const [what, mutate, expected] of MALFORMED) {
             const problems = problemsOf(source(mutate(base)));
-            if (!problems.some((p) => expected.test(p))) failures.push(`${what}: wanted ${expected}, got ${JSON.stringify(problems)}`);
+            if (!problems.some((p) => expected.test(p)))
+                failures.push(`${what}: wanted ${expected}, got ${JSON.stringify(problems)}`);
         }
         assert.deepEqual(failures, []);
     });
@@ -140,21 +340,67 @@ describe("stack config validation", () => {
     });
 
     const secretCases: [string, Record<string, string>, string[], RegExp][] = [
-        ["a missing broker URL", { ...FAKE_SECRETS, brokerAmqpUrl: undefined as never }, [], /^elastic-workers:brokerAmqpUrl: required, the Celery broker URL.*pulumi config set --secret brokerAmqpUrl/],
-        ["a password set in plain text", FAKE_SECRETS, ["rancherAdminPassword"], /^elastic-workers:rancherAdminPassword: expected a secret; set it with `pulumi config set --secret rancherAdminPassword`/],
-        ["a broker URL without credentials", { ...FAKE_SECRETS, brokerManagementUrl: "http://rabbitmq:15672" }, [], /^elastic-workers:brokerManagementUrl: expected the RabbitMQ management API URL.*\(value not shown\)/],
-        ["an AMQP URL of the wrong scheme", { ...FAKE_SECRETS, brokerAmqpUrl: "redis://u:p@h:6379" }, [], /^elastic-workers:brokerAmqpUrl: expected the Celery broker URL/],
-        ["a short bootstrap password", { ...FAKE_SECRETS, rancherBootstrapPassword: "admin" }, [], /^elastic-workers:rancherBootstrapPassword: expected Rancher's bootstrap password, 12\+ characters \(value not shown\)/],
-        ["a key that is not a private key", { ...FAKE_SECRETS, sshPrivateKey: "ssh-ed25519 AAAA" }, [], /^elastic-workers:sshPrivateKey: expected an OpenSSH private key/],
-        ["no registry password with a user", { ...FAKE_SECRETS, registryPassword: undefined as never }, [], /^elastic-workers:registryPassword: required/],
-        ["no Elasticsearch password with a user", { ...FAKE_SECRETS, elasticsearchPassword: undefined as never }, [], /^elastic-workers:elasticsearchPassword: required/],
+        [
+            "a missing broker URL",
+            { ...FAKE_SECRETS, brokerAmqpUrl: undefined as never },
+            [],
+            /^elastic-workers:brokerAmqpUrl: required, the Celery broker URL.*pulumi config set --secret brokerAmqpUrl/,
+        ],
+        [
+            "a password set in plain text",
+            FAKE_SECRETS,
+            ["rancherAdminPassword"],
+            /^elastic-workers:rancherAdminPassword: expected a secret; set it with `pulumi config set --secret rancherAdminPassword`/,
+        ],
+        [
+            "a broker URL without credentials",
+            { ...FAKE_SECRETS, brokerManagementUrl: "http://rabbitmq:15672" },
+            [],
+            /^elastic-workers:brokerManagementUrl: expected the RabbitMQ management API URL.*\(value not shown\)/,
+        ],
+        [
+            "an AMQP URL of the wrong scheme",
+            { ...FAKE_SECRETS, brokerAmqpUrl: "redis://u:p@h:6379" },
+            [],
+            /^elastic-workers:brokerAmqpUrl: expected the Celery broker URL/,
+        ],
+        [
+            "a short bootstrap password",
+            { ...FAKE_SECRETS, rancherBootstrapPassword: "admin" },
+            [],
+            /^elastic-workers:rancherBootstrapPassword: expected Rancher's bootstrap password, 12\+ characters \(value not shown\)/,
+        ],
+        [
+            "a key that is not a private key",
+            { ...FAKE_SECRETS, sshPrivateKey: "ssh-ed25519 AAAA" },
+            [],
+            /^elastic-workers:sshPrivateKey: expected an OpenSSH private key/,
+        ],
+        [
+            "no registry password with a user",
+            { ...FAKE_SECRETS, registryPassword: undefined as never },
+            [],
+            /^elastic-workers:registryPassword: required/,
+        ],
+        [
+            "no Elasticsearch password with a user",
+            { ...FAKE_SECRETS, elasticsearchPassword: undefined as never },
+            [],
+            /^elastic-workers:elasticsearchPassword: required/,
+        ],
     ];
     for (const [what, secrets, plain, expected] of secretCases) {
         it(`rejects ${what} without showing it`, () => {
             const clean = Object.fromEntries(Object.entries(secrets).filter(([, v]) => v !== undefined));
             const problems = problemsOf(source(staging(), clean, plain));
-            assert.ok(problems.some((p) => expected.test(p)), JSON.stringify(problems));
-            assert.ok(!problems.join("\n").includes("http://rabbitmq:15672") && !problems.join("\n").includes("redis://u:p"));
+            assert.ok(
+                problems.some((p) => expected.test(p)),
+                JSON.stringify(problems),
+            );
+            assert.ok(
+                !problems.join("\n").includes("http://rabbitmq:15672") &&
+                    !problems.join("\n").includes("redis://u:p"),
+            );
         });
     }
 
@@ -169,8 +415,15 @@ describe("stack config validation", () => {
             loadConfig(source(set(staging(), [...git, "queues"], [])));
             assert.fail("should throw");
         } catch (e) {
-            assert.equal((e as { __pulumiRunError?: boolean }).__pulumiRunError, true, "a pulumi RunError: the engine hides the stack");
-            assert.match((e as Error).message, /^invalid stack config:\n {2}- elastic-workers:loaders\[0\]\.queues: /);
+            assert.equal(
+                (e as { __pulumiRunError?: boolean }).__pulumiRunError,
+                true,
+                "a pulumi RunError: the engine hides the stack",
+            );
+            assert.match(
+                (e as Error).message,
+                /^invalid stack config:\n {2}- elastic-workers:loaders\[0\]\.queues: /,
+            );
         }
     });
 });

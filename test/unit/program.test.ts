@@ -42,15 +42,40 @@ describe("the stack program (index.ts) on the staging config, under mocks", func
 
     it("deploys one ScaledObject per loader with one RabbitMQ trigger per queue, bounded by the pool", async () => {
         const sos = run.recorder.ofType("kubernetes:keda.sh/v1alpha1:ScaledObject");
-        assert.deepEqual(sos.map((s) => s.inputs.metadata.name).sort(), ["loader-git", "loader-hg", "loader-svn"]);
+        assert.deepEqual(sos.map((s) => s.inputs.metadata.name).sort(), [
+            "loader-git",
+            "loader-hg",
+            "loader-svn",
+        ]);
         const git = sos.find((s) => s.inputs.metadata.name === "loader-git")!.inputs;
         assert.equal(git.spec.triggers.length, 5);
-        assert.ok(git.spec.triggers.every((t: { metadata: Record<string, string> }) => t.metadata.mode === "QueueLength" && t.metadata.protocol === "http"));
-        const capacity = (await resolve(pulumi.output(run.result.loaderCapacity as Record<string, { maxReplicas: number; replicasThatFit: number }>))).value;
+        assert.ok(
+            git.spec.triggers.every(
+                (t: { metadata: Record<string, string> }) =>
+                    t.metadata.mode === "QueueLength" && t.metadata.protocol === "http",
+            ),
+        );
+        const capacity = (
+            await resolve(
+                pulumi.output(
+                    run.result.loaderCapacity as Record<
+                        string,
+                        { maxReplicas: number; replicasThatFit: number }
+                    >,
+                ),
+            )
+        ).value;
         for (const [loader, plan] of Object.entries(capacity)) {
-            assert.ok(plan.maxReplicas <= plan.replicasThatFit, `${loader}: ${plan.maxReplicas} <= ${plan.replicasThatFit}`);
+            assert.ok(
+                plan.maxReplicas <= plan.replicasThatFit,
+                `${loader}: ${plan.maxReplicas} <= ${plan.replicasThatFit}`,
+            );
         }
-        assert.equal(capacity.git.replicasThatFit, 10, "two 4-core/8Gi loader hosts hold 10 git loaders of 500m/512Mi");
+        assert.equal(
+            capacity.git.replicasThatFit,
+            10,
+            "two 4-core/8Gi loader hosts hold 10 git loaders of 500m/512Mi",
+        );
     });
 
     it("waits for KEDA before ScaledObjects and for each image before its Deployment", () => {
@@ -58,7 +83,10 @@ describe("the stack program (index.ts) on the staging config, under mocks", func
         for (const l of ["git", "svn", "hg"]) {
             assert.ok(r.dependenciesOf(`loader-${l}-scaledobject`).includes("keda-keda"));
             assert.ok(r.dependenciesOf(`loader-${l}-deployment`).includes(`image-${l}-image`));
-            assert.match(r.named(`loader-${l}-deployment`).inputs.spec.template.spec.containers[0].image, /^docker\.io\/softwareheritage\/loader_.+@sha256:[0-9a-f]{64}$/);
+            assert.match(
+                r.named(`loader-${l}-deployment`).inputs.spec.template.spec.containers[0].image,
+                /^docker\.io\/softwareheritage\/loader_.+@sha256:[0-9a-f]{64}$/,
+            );
         }
     });
 
@@ -66,13 +94,18 @@ describe("the stack program (index.ts) on the staging config, under mocks", func
         for (const r of run.recorder.resources) {
             for (const s of plainStrings(r.raw)) {
                 for (const secret of ALL_SECRETS) {
-                    assert.ok(!s.includes(secret.trim()), `${r.name} (${r.type}) holds a secret in plain text`);
+                    assert.ok(
+                        !s.includes(secret.trim()),
+                        `${r.name} (${r.type}) holds a secret in plain text`,
+                    );
                 }
             }
         }
         assert.equal((await resolve(run.result.kubeconfig as pulumi.Output<string>)).secret, true);
         assert.equal((await resolve(run.result.rancherAdminToken as pulumi.Output<string>)).secret, true);
-        const refs = (await resolve(pulumi.output(run.result.imageRefs as Record<string, pulumi.Output<string>>))).value;
+        const refs = (
+            await resolve(pulumi.output(run.result.imageRefs as Record<string, pulumi.Output<string>>))
+        ).value;
         assert.deepEqual(Object.keys(refs).sort(), ["git", "hg", "svn"]);
     });
 });
