@@ -4,6 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 import {
     KedaOperator,
     KedaScaledLoader,
@@ -37,13 +38,17 @@ const rancher = cfg.rancher
 // 2. The worker hosts: prepared over SSH, then registered into a Rancher custom cluster.
 const pool = new WorkerNodePool("pool", {
     ...cfg.pool,
-    sshPrivateKey: secrets.sshPrivateKey!,
+    // The config requires the key whenever a host is reached over SSH.
+    sshPrivateKey: secrets.sshPrivateKey ?? "",
     rancherProvider: rancher?.provider,
 });
 
 // 3. Where Kubernetes objects go: written to files (no cluster), the pool's cluster, or the ambient kubeconfig.
 const provider = cfg.kubernetes.renderYamlToDirectory
-    ? new k8s.Provider("render", { renderYamlToDirectory: cfg.kubernetes.renderYamlToDirectory })
+    ? new k8s.Provider("render", {
+          // Relative to the project, wherever the engine runs the program from.
+          renderYamlToDirectory: path.resolve(__dirname, cfg.kubernetes.renderYamlToDirectory),
+      })
     : pool.provider;
 
 // 4. Monitoring and logs first: the task's reviewers put them before autoscaling.
@@ -73,13 +78,16 @@ for (const loader of cfg.loaders) {
         password: secrets.registryPassword,
         releaseDate: cfg.images.releaseDate,
         pipIndexUrl: cfg.images.pipIndexUrl,
+        pipCaBundle: cfg.images.pipCaBundle,
         push: cfg.images.push,
     });
     const scaled = new KedaScaledLoader(`loader-${loader.loader}`, {
         ...loader,
         image: image.ref,
-        amqpUrl: secrets.brokerAmqpUrl!,
-        managementUrl: secrets.brokerManagementUrl!,
+        // Rendered manifests would hold secret values in plain text: then the Secret is made out of band.
+        brokerSecret: cfg.kubernetes.renderYamlToDirectory ? "existing" : "create",
+        amqpUrl: secrets.brokerAmqpUrl,
+        managementUrl: secrets.brokerManagementUrl,
         capacity: pool.nodes,
         kedaOperator: keda,
         statsd: observability?.statsdEndpoint,

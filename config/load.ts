@@ -145,7 +145,13 @@ export function loadConfig(source: ConfigSource): StackConfig {
 
     const environment = source.get("environment") ?? "dev";
     const cfg = parsed.success ? parsed.data : undefined;
-    const required = new Set<SecretKey>(["sshPrivateKey", "brokerAmqpUrl", "brokerManagementUrl"]);
+    const required = new Set<SecretKey>();
+    // Rendered manifests reference the broker Secret instead of holding it (see KedaScaledLoader.brokerSecret).
+    if (cfg && !cfg.kubernetes?.renderYamlToDirectory)
+        ["brokerAmqpUrl", "brokerManagementUrl"].forEach((k) => required.add(k as SecretKey));
+    // Hosts are reached over SSH to install Rancher, to prepare them, or to register them.
+    if (cfg && (cfg.rancher || cfg.pool.prepareHosts !== false || cfg.pool.register !== false))
+        required.add("sshPrivateKey");
     if (cfg?.rancher)
         ["rancherBootstrapPassword", "rancherAdminPassword"].forEach((k) => required.add(k as SecretKey));
     if (cfg?.images?.username) required.add("registryPassword");

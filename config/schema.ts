@@ -93,6 +93,7 @@ export const poolSchema = z.strictObject({
         .regex(/^v\d+\.\d+\.\d+\+(rke2r|k3s)\d+$/, 'expected an RKE2 or k3s version like "v1.33.4+rke2r1"')
         .optional(),
     register: z.boolean().optional(),
+    prepareHosts: z.boolean().optional(),
     cni: z.enum(["calico", "canal", "cilium"]).optional(),
     flannelBackend: z.enum(["host-gw", "vxlan", "wireguard-native"]).optional(),
     drainTimeoutSeconds: seconds.optional(),
@@ -132,6 +133,7 @@ export const imagesSchema = z.strictObject({
         .regex(/^\d{8}(\.\d+)?$/, 'expected a date tag like "20261125"')
         .optional(),
     pipIndexUrl: z.url().optional(),
+    pipCaBundle: z.string().min(1).optional(),
     push: z.boolean().optional(),
 });
 
@@ -200,7 +202,11 @@ export const loaderSchema = z.strictObject({
     baseImage: z.string().optional(),
 });
 
-export const kedaSchema = z.strictObject({ version: version.optional(), namespace: dnsLabel.optional() });
+export const kedaSchema = z.strictObject({
+    version: version.optional(),
+    namespace: dnsLabel.optional(),
+    installChart: z.boolean().optional(),
+});
 
 export const observabilitySchema = z.strictObject({
     enabled: z.boolean().optional(),

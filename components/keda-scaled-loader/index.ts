@@ -24,10 +24,16 @@ export * from "./scaling";
 export interface KedaScaledLoaderArgs extends LoaderSettings {
     /** Digest-pinned image reference (LoaderImage.ref): `repo@sha256:...`. */
     image: pulumi.Input<string>;
-    /** Celery broker URL with credentials (amqp://user:pass@host:5672/%2f). Secret. */
-    amqpUrl: pulumi.Input<string>;
-    /** RabbitMQ management API URL with credentials (http://user:pass@host:15672), polled by KEDA. Secret. */
-    managementUrl: pulumi.Input<string>;
+    /**
+     * "create" (default): the component creates the broker Secret from amqpUrl and managementUrl.
+     * "existing": the Secret `loader-<type>-broker` (keys config.yml, host) is made out of band, e.g. by sealed
+     * secrets; use it when manifests are rendered to files, which would hold secret values in plain text.
+     */
+    brokerSecret?: "create" | "existing";
+    /** Celery broker URL with credentials (amqp://user:pass@host:5672/%2f). Secret. Required with "create". */
+    amqpUrl?: pulumi.Input<string>;
+    /** RabbitMQ management API URL with credentials (http://user:pass@host:15672), polled by KEDA. Secret. Required with "create". */
+    managementUrl?: pulumi.Input<string>;
     /** The pool's capacity (WorkerNodePool.nodes), bounding maxReplicas. Unset: maxReplicas as given. */
     capacity?: NodeCapacity[];
     /** The KEDA operator (KedaOperator); KEDA objects wait for its CRDs. */
@@ -53,7 +59,8 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
     public readonly plan: LoaderPlan;
     public readonly namespace?: k8s.core.v1.Namespace;
     public readonly config: k8s.core.v1.ConfigMap;
-    public readonly brokerSecret: k8s.core.v1.Secret;
+    /** The broker Secret (undefined when it exists out of band). */
+    public readonly brokerSecret?: k8s.core.v1.Secret;
     public readonly deployment?: k8s.apps.v1.Deployment;
     public readonly triggerAuthentication: k8s.apiextensions.CustomResource;
     /** The ScaledObject (deployment mode) or ScaledJob (job mode). */
@@ -67,6 +74,16 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         const plan = planLoader(args, key, args.capacity);
         // A plain reference is checked now; a computed one (LoaderImage.ref) when known.
         if (typeof args.image === "string") checkDigestPinned(args.image, key("image"));
+        const createSecret = (args.brokerSecret ?? "create") === "create";
+        if (!["create", "existing"].includes(args.brokerSecret ?? "create")) {
+            throw new ArgumentError(key("brokerSecret"), '"create" or "existing"', args.brokerSecret);
+        }
+        if (createSecret && (args.amqpUrl === undefined || args.managementUrl === undefined)) {
+            throw new ArgumentError(
+                key("amqpUrl"),
+                'both amqpUrl and managementUrl when brokerSecret is "create"',
+            );
+        }
         super("swh:elastic:KedaScaledLoader", name, {}, opts);
         this.plan = plan;
         if (plan.clampedBecause) {
@@ -80,25 +97,29 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         }
         const nsOpts = { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] };
         this.config = new k8s.core.v1.ConfigMap(`${name}-env`, envConfigMap(plan), nsOpts);
-        this.brokerSecret = new k8s.core.v1.Secret(
-            `${name}-broker`,
-            brokerSecret(plan, args.amqpUrl, args.managementUrl),
-            nsOpts,
-        );
-        // Pods restart when their config changes; the hash covers the secret config, so it is a secret too.
-        const configHash = pulumi.secret(
-            pulumi.output(args.amqpUrl).apply((url) =>
-                crypto
-                    .createHash("sha256")
-                    .update(JSON.stringify(envConfigMap(plan).data))
-                    .update(workerConfigYaml(plan, url))
-                    .digest("hex")
-                    .slice(0, 16),
-            ),
-        );
+        if (createSecret) {
+            this.brokerSecret = new k8s.core.v1.Secret(
+                `${name}-broker`,
+                brokerSecret(plan, args.amqpUrl!, args.managementUrl!),
+                nsOpts,
+            );
+        }
+        const secretDeps = this.brokerSecret ? [this.brokerSecret] : [];
+        // Pods restart when their config changes. The hash covers the secret config when this component
+        // holds it, and is then a secret too.
+        const envHash = crypto.createHash("sha256").update(JSON.stringify(envConfigMap(plan).data));
+        const configHash: pulumi.Input<string> = createSecret
+            ? pulumi.secret(
+                  pulumi
+                      .output(args.amqpUrl!)
+                      .apply((url) =>
+                          envHash.copy().update(workerConfigYaml(plan, url)).digest("hex").slice(0, 16),
+                      ),
+              )
+            : envHash.digest("hex").slice(0, 16);
         const kedaOpts = {
             ...k8sOpts,
-            dependsOn: [this.brokerSecret, ...(args.kedaOperator ? [args.kedaOperator] : [])],
+            dependsOn: [...secretDeps, ...(args.kedaOperator ? [args.kedaOperator] : [])],
         };
         this.triggerAuthentication = new k8s.apiextensions.CustomResource(
             `${name}-trigger-auth`,
@@ -110,7 +131,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
             this.deployment = new k8s.apps.v1.Deployment(
                 `${name}-deployment`,
                 loaderDeployment(plan, image, configHash),
-                { ...nsOpts, dependsOn: [this.config, this.brokerSecret] },
+                { ...nsOpts, dependsOn: [this.config, ...secretDeps] },
             );
             this.scaler = new k8s.apiextensions.CustomResource(
                 `${name}-scaledobject`,

@@ -43,23 +43,31 @@ export interface KedaOperatorArgs {
     version?: string;
     /** Namespace. Defaults to "keda". */
     namespace?: string;
+    /**
+     * Install KEDA's chart. Defaults to true. False when the cluster already runs KEDA, or when manifests are
+     * rendered to files (Helm releases cannot be rendered).
+     */
+    installChart?: boolean;
     /** Kubernetes provider of the cluster. Defaults to the ambient one. */
     provider?: k8s.Provider;
 }
 
 /** What every loader of a cluster needs once: the KEDA operator from its pinned chart, and the priority classes. */
 export class KedaOperator extends pulumi.ComponentResource {
-    public readonly release: k8s.helm.v3.Release;
+    /** The KEDA release (undefined when installChart is false). */
+    public readonly release?: k8s.helm.v3.Release;
     public readonly priorityClasses: k8s.scheduling.v1.PriorityClass[];
 
     constructor(name: string, args: KedaOperatorArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("swh:elastic:KedaOperator", name, {}, opts);
         const childOpts = { parent: this, provider: args.provider };
-        this.release = new k8s.helm.v3.Release(
-            `${name}-keda`,
-            kedaRelease(args.version ?? versions.keda, args.namespace ?? "keda"),
-            childOpts,
-        );
+        if (args.installChart ?? true) {
+            this.release = new k8s.helm.v3.Release(
+                `${name}-keda`,
+                kedaRelease(args.version ?? versions.keda, args.namespace ?? "keda"),
+                childOpts,
+            );
+        }
         this.priorityClasses = priorityClasses().map(
             (pc) =>
                 new k8s.scheduling.v1.PriorityClass(
@@ -68,6 +76,6 @@ export class KedaOperator extends pulumi.ComponentResource {
                     childOpts,
                 ),
         );
-        this.registerOutputs({ namespace: this.release.namespace });
+        this.registerOutputs({ installed: this.release !== undefined });
     }
 }

@@ -1,6 +1,7 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import { argKey } from "../common/errors";
+import * as fs from "fs";
+import { ArgumentError, argKey } from "../common/errors";
 import { DOCKER_HUB, ImagePlan, LOADER_CONTEXT, imagePlan } from "./build";
 
 export * from "./build";
@@ -25,6 +26,8 @@ export interface LoaderImageArgs {
     releaseDate?: string;
     /** Package index for pip (a local mirror). Defaults to pip's own. */
     pipIndexUrl?: string;
+    /** CA bundle file for pip behind a TLS-inspecting proxy; a build secret, not stored in the image. */
+    pipCaBundle?: string;
     /** Build context. Defaults to the shipped `images/loader`. */
     context?: string;
     /** Push the image. Defaults to true; false only builds (the image has no digest then). */
@@ -46,6 +49,7 @@ export class LoaderImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: LoaderImageArgs, opts?: pulumi.ComponentResourceOptions) {
         const registry = args.registry ?? DOCKER_HUB;
+        const pipCa = readCaBundle(args.pipCaBundle, argKey("LoaderImage", name)("pipCaBundle"));
         const plan = imagePlan(
             {
                 loader: args.loader,
@@ -70,6 +74,9 @@ export class LoaderImage extends pulumi.ComponentResource {
                 tags: this.plan.tags.map((t) => `${this.plan.repository}:${t}`),
                 platforms: ["linux/amd64"],
                 push,
+                // MR previews plan the image without building it; `up` builds.
+                buildOnPreview: false,
+                ...(pipCa ? { secrets: { "pip-ca": pulumi.secret(pipCa) } } : {}),
                 registries: args.username
                     ? [
                           {
@@ -86,4 +93,18 @@ export class LoaderImage extends pulumi.ComponentResource {
         this.ref = pulumi.interpolate`${this.plan.repository}@${this.image.digest}`;
         this.registerOutputs({ ref: this.ref, digest: this.digest, tags: this.plan.tags });
     }
+}
+
+/** Reads a PEM CA bundle, or throws naming the argument. */
+function readCaBundle(file: string | undefined, key: string): string | undefined {
+    if (file === undefined) return undefined;
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch {
+        throw new ArgumentError(key, "a readable PEM CA bundle file", file);
+    }
+    if (!text.includes("BEGIN CERTIFICATE"))
+        throw new ArgumentError(key, "a PEM CA bundle (BEGIN CERTIFICATE)", file);
+    return text;
 }

@@ -40,6 +40,11 @@ export interface WorkerNodePoolArgs {
     flannelBackend?: ClusterSpec["flannelBackend"];
     /** RKE2 clusters: CNI. Defaults to "calico", as SWH's RKE2 clusters. */
     cni?: ClusterSpec["cni"];
+    /**
+     * Prepare the hosts over SSH. Defaults to true. False when configuration management (SWH's Puppet)
+     * already prepares them: the pool then only registers them, and takes their declared size as is.
+     */
+    prepareHosts?: boolean;
     /** Longest drain of a host, in seconds: at least the loaders' grace period. Defaults to 3600. */
     drainTimeoutSeconds?: number;
     /**
@@ -74,7 +79,7 @@ export class WorkerNodePool extends pulumi.ComponentResource {
         cpuMillis: number;
         memoryBytes: number;
     }>;
-    /** The last preparation command of each host, by host name. */
+    /** The last preparation command of each host, by host name (empty when prepareHosts is false). */
     public readonly prepared: Record<string, command.remote.Command>;
 
     constructor(name: string, args: WorkerNodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -98,7 +103,7 @@ export class WorkerNodePool extends pulumi.ComponentResource {
         });
 
         this.prepared = {};
-        for (const host of args.hosts) {
+        for (const host of plan.prepareHosts ? args.hosts : []) {
             const steps = runSteps(`${name}-${host.name}-prep`, host, plan.steps, args.sshPrivateKey, {
                 parent: this,
             });
@@ -149,7 +154,7 @@ export class WorkerNodePool extends pulumi.ComponentResource {
                 // Registration only after the host is prepared; the agent must start with the kubelet config.
                 {
                     parent: this,
-                    dependsOn: [this.prepared[host.name]],
+                    dependsOn: this.prepared[host.name] ? [this.prepared[host.name]] : [],
                     additionalSecretOutputs: ["stdout", "stderr"],
                 },
             );
@@ -193,6 +198,7 @@ export class WorkerNodePool extends pulumi.ComponentResource {
 export interface PoolPlan {
     cluster: ClusterSpec;
     register: boolean;
+    prepareHosts: boolean;
     steps: ReturnType<typeof nodePrepSteps>;
     nodes: NodeCapacity[];
 }
@@ -234,6 +240,7 @@ export function planPool(name: string, args: WorkerNodePoolArgs): PoolPlan {
             drainTimeoutSeconds,
         },
         register,
+        prepareHosts: args.prepareHosts ?? true,
         steps: nodePrepSteps(distribution, reservations),
         nodes: args.hosts.map((h) => nodeCapacity(h, reservations)),
     };

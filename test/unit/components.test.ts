@@ -221,6 +221,25 @@ describe("components under Pulumi mocks", () => {
             assert.equal(result.provider, undefined);
         });
 
+        it("registers without SSH preparation when configuration management prepares the hosts", async () => {
+            const { recorder: r } = await runUnderMocks(
+                () =>
+                    new WorkerNodePool("pool", {
+                        hosts: POOL_HOSTS,
+                        sshPrivateKey: FAKE_SSH_KEY,
+                        prepareHosts: false,
+                        rancherProvider: rancherProvider(),
+                    }),
+            );
+            assert.equal(r.resources.filter((x) => x.name.includes("-prep-")).length, 0);
+            assert.equal(
+                r.ofType("command:remote:Command").length,
+                POOL_HOSTS.length,
+                "one registration per host",
+            );
+            assert.deepEqual(r.dependenciesOf("pool-worker1-register"), ["pool-cluster"]);
+        });
+
         it("needs a Rancher provider to register", async () => {
             await runUnderMocks(() =>
                 assert.throws(
@@ -260,6 +279,47 @@ describe("components under Pulumi mocks", () => {
             assert.equal(
                 ref.value,
                 `registry.test/softwareheritage/loader_git@${fakeDigest("image-git-image")}`,
+            );
+        });
+    });
+
+    describe("LoaderImage behind a TLS-inspecting proxy", () => {
+        it("passes the CA bundle as a secret build secret, outside the content hash", async () => {
+            const ca = require("path").join(require("os").tmpdir(), "swh-test-ca.pem");
+            require("fs").writeFileSync(
+                ca,
+                "-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----\n",
+            );
+            const { recorder: r } = await runUnderMocks(() => {
+                new LoaderImage("with-ca", {
+                    loader: "git",
+                    packages: ["swh.loader.git==3.4.0"],
+                    pipCaBundle: ca,
+                });
+                new LoaderImage("without-ca", { loader: "git", packages: ["swh.loader.git==3.4.0"] });
+            });
+            const withCa = r.named("with-ca-image");
+            assert.ok(isSecretAt(withCa.raw, ["secrets", "pip-ca"]));
+            assert.match(withCa.inputs.secrets["pip-ca"], /BEGIN CERTIFICATE/);
+            assert.deepEqual(
+                withCa.inputs.tags,
+                r.named("without-ca-image").inputs.tags,
+                "same image content, same tags",
+            );
+            assert.equal(withCa.inputs.buildOnPreview, false);
+        });
+
+        it("refuses a bundle that is not a PEM file", async () => {
+            await runUnderMocks(() =>
+                assert.throws(
+                    () =>
+                        new LoaderImage("bad", {
+                            loader: "git",
+                            packages: ["swh.loader.git==3.4.0"],
+                            pipCaBundle: "/etc/hostname",
+                        }),
+                    /LoaderImage "bad": args\.pipCaBundle: expected a PEM CA bundle \(BEGIN CERTIFICATE\); got "\/etc\/hostname"/,
+                ),
             );
         });
     });
@@ -356,6 +416,48 @@ describe("components under Pulumi mocks", () => {
             }
         });
 
+        it("references an out-of-band broker Secret without holding any credential", async () => {
+            const { recorder: r } = await runUnderMocks(
+                () =>
+                    new KedaScaledLoader("loader-svn", {
+                        loader: "svn",
+                        queues: ["q"],
+                        image: DIGEST_REF,
+                        brokerSecret: "existing",
+                    }),
+            );
+            assert.equal(
+                r.resources.some((x) => x.name === "loader-svn-broker"),
+                false,
+            );
+            const pod = r.named("loader-svn-deployment").inputs.spec.template.spec;
+            assert.equal(pod.volumes[0].secret.secretName, "loader-svn-broker");
+            assert.deepEqual(
+                r.named("loader-svn-trigger-auth").inputs.spec.secretTargetRef[0].name,
+                "loader-svn-broker",
+            );
+            assert.equal(
+                isSecretAt(r.named("loader-svn-deployment").raw, ["spec"]),
+                false,
+                "nothing secret-derived in the Deployment",
+            );
+        });
+
+        it("needs both broker URLs to create the Secret", async () => {
+            await runUnderMocks(() =>
+                assert.throws(
+                    () =>
+                        new KedaScaledLoader("loader-svn", {
+                            loader: "svn",
+                            queues: ["q"],
+                            image: DIGEST_REF,
+                            amqpUrl: AMQP_URL,
+                        }),
+                    /KedaScaledLoader "loader-svn": args\.amqpUrl: expected both amqpUrl and managementUrl when brokerSecret is "create"/,
+                ),
+            );
+        });
+
         it("refuses a tag instead of a digest before creating anything", async () => {
             const { recorder: r } = await runUnderMocks(() =>
                 assert.throws(
@@ -367,6 +469,23 @@ describe("components under Pulumi mocks", () => {
                 r.resources.filter((x) => x.name.startsWith("loader-git")).map((x) => x.name),
                 [],
             );
+        });
+    });
+
+    describe("KedaOperator", () => {
+        it("installs the pinned chart and the priority classes, or only the classes when KEDA is already there", async () => {
+            const { recorder: r } = await runUnderMocks(() => {
+                new KedaOperator("keda");
+                new KedaOperator("existing", { installChart: false });
+            });
+            const release = r.named("keda-keda").inputs;
+            assert.equal(release.chart, "keda");
+            assert.equal(release.version, "2.21.0");
+            assert.deepEqual(r.childrenOf("existing").sort(), [
+                "existing-high-workload",
+                "existing-low-workload",
+                "existing-normal-workload",
+            ]);
         });
     });
 

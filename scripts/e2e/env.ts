@@ -1,0 +1,160 @@
+/**
+ * The local pieces the demo and the e2e tier need, started on loopback only and reused when already up:
+ * the tools, a Docker engine, a registry with htpasswd credentials, the loader's base image.
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT, STATE } from "../engine/env";
+
+export const E2E = path.join(STATE, "e2e");
+
+/** Prints a numbered step, so long runs show where they are. */
+export function step(n: number, total: number, what: string): void {
+    console.log(`\n[${n}/${total}] ${what}`);
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `ok` every 500 ms until it holds or `seconds` pass. */
+export async function waitFor(what: string, seconds: number, ok: () => boolean): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (Date.now() < deadline) {
+        if (ok()) return;
+        await sleep(500);
+    }
+    throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+}
+
+/** Builds (or finds cached) the Pulumi CLI and provider plugins. */
+export function bootstrapTools(): void {
+    execFileSync(path.join(ROOT, "scripts/tools/bootstrap.sh"), { stdio: "inherit" });
+}
+
+function dockerUp(): boolean {
+    return spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0;
+}
+
+/** Starts dockerd when no engine answers; its log goes to .state/e2e/dockerd.log. */
+export async function ensureDocker(): Promise<void> {
+    if (dockerUp()) {
+        console.log("docker engine: running");
+        return;
+    }
+    if (spawnSync("which", ["dockerd"]).status !== 0)
+        throw new Error("dockerd is missing: apt-get install docker.io");
+    fs.mkdirSync(E2E, { recursive: true });
+    const log = fs.openSync(path.join(E2E, "dockerd.log"), "a");
+    spawn("dockerd", [], { detached: true, stdio: ["ignore", log, log] }).unref();
+    await waitFor("dockerd", 60, dockerUp);
+    console.log("docker engine: started");
+}
+
+/** A registry on 127.0.0.1 with htpasswd auth and fresh credentials. */
+export interface Registry {
+    address: string;
+    username: string;
+    password: string;
+    stop(): void;
+}
+
+/** Starts Debian's docker-registry on 127.0.0.1:port with generated credentials and storage under .state. */
+export async function startRegistry(port: number): Promise<Registry> {
+    const dir = path.join(E2E, `registry-${port}`);
+    fs.mkdirSync(path.join(dir, "data"), { recursive: true });
+    const username = "swh-e2e";
+    const password = persistentSecret(`registry-${port}-password`);
+    const htpasswd = execFileSync("htpasswd", ["-Bbn", username, password], { encoding: "utf8" });
+    fs.writeFileSync(path.join(dir, "htpasswd"), htpasswd, { mode: 0o600 });
+    fs.writeFileSync(
+        path.join(dir, "config.yml"),
+        [
+            "version: 0.1",
+            "log: { level: warn }",
+            `storage: { filesystem: { rootdirectory: ${path.join(dir, "data")} }, delete: { enabled: true } }`,
+            `http: { addr: "127.0.0.1:${port}", secret: "${crypto.randomBytes(16).toString("hex")}" }`,
+            `auth: { htpasswd: { realm: swh-e2e, path: ${path.join(dir, "htpasswd")} } }`,
+        ].join("\n"),
+    );
+    const pidFile = path.join(dir, "pid");
+    if (fs.existsSync(pidFile)) {
+        try {
+            process.kill(Number(fs.readFileSync(pidFile, "utf8")));
+        } catch {
+            // not running any more
+        }
+    }
+    const log = fs.openSync(path.join(dir, "registry.log"), "a");
+    const child: ChildProcess = spawn("docker-registry", ["serve", path.join(dir, "config.yml")], {
+        detached: true,
+        stdio: ["ignore", log, log],
+    });
+    child.unref();
+    fs.writeFileSync(pidFile, String(child.pid));
+    const address = `127.0.0.1:${port}`;
+    await waitFor(`the registry on ${address}`, 30, () => {
+        const r = spawnSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `http://${address}/v2/`]);
+        return r.stdout?.toString() === "401";
+    });
+    return {
+        address,
+        username,
+        password,
+        stop: () => {
+            try {
+                process.kill(child.pid!);
+            } catch {
+                // already gone
+            }
+        },
+    };
+}
+
+/** A random secret generated once and kept in .state/e2e/secrets (so re-runs see the same value). */
+export function persistentSecret(name: string): string {
+    const dir = path.join(E2E, "secrets");
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(file, crypto.randomBytes(18).toString("base64url"), { mode: 0o600 });
+    }
+    return fs.readFileSync(file, "utf8").trim();
+}
+
+/** Tags of a repository in the registry. */
+export function registryTags(reg: Registry, repository: string): string[] {
+    const out = execFileSync(
+        "curl",
+        ["-sf", "-u", `${reg.username}:${reg.password}`, `http://${reg.address}/v2/${repository}/tags/list`],
+        {
+            encoding: "utf8",
+        },
+    );
+    return (JSON.parse(out) as { tags: string[] | null }).tags ?? [];
+}
+
+/** The manifest digest the registry serves for repository:tag, as Docker-Content-Digest. */
+export function registryDigest(reg: Registry, repository: string, tag: string): string | undefined {
+    const out = execFileSync(
+        "curl",
+        [
+            "-sfI",
+            "-u",
+            `${reg.username}:${reg.password}`,
+            "-H",
+            "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, " +
+                "application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json",
+            `http://${reg.address}/v2/${repository}/manifests/${tag}`,
+        ],
+        { encoding: "utf8" },
+    );
+    return /docker-content-digest:\s*(\S+)/i.exec(out)?.[1];
+}
+
+/** The loader base image, from debootstrap (no registry pulls). */
+export function ensureBaseImage(image: string): void {
+    execFileSync(path.join(ROOT, "scripts/e2e/base-image.sh"), [image], { stdio: "inherit" });
+}

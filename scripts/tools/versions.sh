@@ -1,0 +1,14 @@
+# Versions of the tools built from Go modules, next to the npm SDK each must match (package-lock.json).
+# shellcheck shell=bash disable=SC2034
+
+# Pulumi engine (CLI): pkg/v3, the same release as @pulumi/pulumi.
+PULUMI_VERSION=v3.260.0
+# docker-build provider: its root module ships the provider main; @pulumi/docker-build 0.0.22. Built from a
+# copy without the C#/Java schema metadata, whose code generator modules the proxy refuses (bootstrap.sh).
+DOCKER_BUILD_VERSION=v0.0.22
+# kubernetes provider: the Go proxy here serves provider/v4 only at this commit (2026-01-15, between the
+# 4.23.0 and 4.24.1 releases); @pulumi/kubernetes is pinned to 4.24.1, the nearest release.
+KUBERNETES_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+KUBERNETES_VERSION=4.24.1
+# Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (the Automation API's
+# in-process language server replaces it, see scripts/engine), pulumi-command/provider, pulumi-rancher2/provider.
