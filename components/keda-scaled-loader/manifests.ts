@@ -167,7 +167,11 @@ export function loaderDeployment(
     configHash?: pulumi.Input<string>,
 ): inputs.apps.v1.Deployment {
     return {
-        metadata: meta(plan, objectNames(plan).workload),
+        // The task timeout travels with the workload, so guardrails (policy/) can check the grace period.
+        metadata: {
+            ...meta(plan, objectNames(plan).workload),
+            annotations: { "swh/task-timeout-seconds": String(plan.taskTimeoutSeconds) },
+        },
         spec: {
             selector: { matchLabels: { "app.kubernetes.io/name": plan.baseName } },
             revisionHistoryLimit: 3,

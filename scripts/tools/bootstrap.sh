@@ -143,4 +143,7 @@ PREPARE_MAIN=kubernetes_main build kubernetes "$KUBERNETES_VERSION" pulumi-resou
     ./cmd \
     "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_VERSION"
 
+# Policy packs: the analyzer launcher the CLI falls back to without a Node.js language host.
+ln -sf "$here/pulumi-analyzer-policy-nodejs" "$bin/pulumi-analyzer-policy-nodejs"
+
 echo "tools ready in $bin ($(($(date +%s) - started))s): $(cd "$bin" && echo *)"
