@@ -79,6 +79,7 @@ for (const loader of cfg.loaders) {
         releaseDate: cfg.images.releaseDate,
         pipIndexUrl: cfg.images.pipIndexUrl,
         pipCaBundle: cfg.images.pipCaBundle,
+        builder: cfg.images.builder,
         push: cfg.images.push,
     });
     const scaled = new KedaScaledLoader(`loader-${loader.loader}`, {

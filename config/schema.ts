@@ -134,6 +134,7 @@ export const imagesSchema = z.strictObject({
         .optional(),
     pipIndexUrl: z.url().optional(),
     pipCaBundle: z.string().min(1).optional(),
+    builder: z.string().min(1).optional(),
     push: z.boolean().optional(),
 });
 

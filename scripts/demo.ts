@@ -4,11 +4,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT, STATE } from "./engine/env";
+import { ROOT, STATE, toolsBin } from "./engine/env";
 import { openStack } from "./engine/stack";
 import {
     bootstrapTools,
     ensureBaseImage,
+    ensureBuildkit,
     ensureDocker,
     persistentSecret,
     registryDigest,
@@ -47,8 +48,9 @@ export async function prepareLocal(total: number) {
     step(3, total, `registry with htpasswd on 127.0.0.1:${REGISTRY_PORT}`);
     const registry = await startRegistry(REGISTRY_PORT);
     console.log(`registry: http://${registry.address} (user ${registry.username})`);
-    step(4, total, `base image ${BASE_IMAGE} (debootstrap, no registry pulls)`);
-    ensureBaseImage(BASE_IMAGE);
+    step(4, total, `base image ${BASE_IMAGE} (debootstrap, no registry pulls) and BuildKit`);
+    ensureBaseImage(BASE_IMAGE, registry);
+    await ensureBuildkit(toolsBin(), [registry.address]);
     const stack = await openStack("local", { secrets: localSecrets(registry.password) });
     return { registry, stack };
 }
@@ -58,7 +60,7 @@ async function up(): Promise<void> {
     const started = Date.now();
     const { registry, stack } = await prepareLocal(total);
     step(5, total, "pulumi up --yes (stack local)");
-    fs.rmSync(RENDERED, { recursive: true, force: true });
+    // The render directory is the provider's output: only `down` removes it (an unchanged resource is not rewritten).
     const result = await stack.up({ onOutput: (s) => process.stdout.write(s), color: "never" });
     step(6, total, "summary");
     const outputs = result.outputs;

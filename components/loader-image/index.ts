@@ -28,6 +28,8 @@ export interface LoaderImageArgs {
     pipIndexUrl?: string;
     /** CA bundle file for pip behind a TLS-inspecting proxy; a build secret, not stored in the image. */
     pipCaBundle?: string;
+    /** Buildx builder; "default" is the Docker engine's own BuildKit (no builder image to pull). Defaults to buildx's choice. */
+    builder?: string;
     /** Build context. Defaults to the shipped `images/loader`. */
     context?: string;
     /** Push the image. Defaults to true; false only builds (the image has no digest then). */
@@ -76,6 +78,7 @@ export class LoaderImage extends pulumi.ComponentResource {
                 push,
                 // MR previews plan the image without building it; `up` builds.
                 buildOnPreview: false,
+                ...(args.builder ? { builder: { name: args.builder } } : {}),
                 ...(pipCa ? { secrets: { "pip-ca": pulumi.secret(pipCa) } } : {}),
                 registries: args.username
                     ? [

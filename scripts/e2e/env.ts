@@ -154,7 +154,66 @@ export function registryDigest(reg: Registry, repository: string, tag: string): 
     return /docker-content-digest:\s*(\S+)/i.exec(out)?.[1];
 }
 
-/** The loader base image, from debootstrap (no registry pulls). */
-export function ensureBaseImage(image: string): void {
+/** The buildx builder the e2e stacks build with: buildkitd on this host, registered as a remote builder. */
+export const BUILDER = "swh-e2e";
+
+/**
+ * Starts buildkitd (runc worker, host network for RUN steps, plain http only for the loopback registries) and
+ * registers it with buildx as the remote builder BUILDER. docker-build cannot use Docker's built-in builder,
+ * and its docker-container driver would pull moby/buildkit.
+ */
+export async function ensureBuildkit(bin: string, registries: string[]): Promise<void> {
+    const dir = path.join(E2E, "buildkit");
+    const socket = path.join(dir, "buildkitd.sock");
+    const buildx = (...args: string[]) => spawnSync(path.join(bin, "buildx"), args, { encoding: "utf8" });
+    const ready = () => buildx("inspect", "--bootstrap", BUILDER).status === 0;
+    if (fs.existsSync(socket) && ready()) {
+        console.log(`buildkit: builder ${BUILDER} running`);
+        return;
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+        path.join(dir, "buildkitd.toml"),
+        [
+            `root = "${path.join(dir, "root")}"`,
+            "[grpc]",
+            `  address = ["unix://${socket}"]`,
+            "[worker.containerd]",
+            "  enabled = false",
+            ...registries.flatMap((r) => [`[registry."${r}"]`, "  http = true", "  insecure = true"]),
+        ].join("\n"),
+    );
+    const log = fs.openSync(path.join(dir, "buildkitd.log"), "a");
+    spawn(
+        path.join(bin, "buildkitd"),
+        ["--config", path.join(dir, "buildkitd.toml"), "--oci-worker-net=host"],
+        {
+            detached: true,
+            stdio: ["ignore", log, log],
+            env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
+        },
+    ).unref();
+    await waitFor("buildkitd's socket", 60, () => fs.existsSync(socket));
+    buildx("rm", BUILDER);
+    const created = buildx("create", "--name", BUILDER, "--driver", "remote", `unix://${socket}`);
+    if (created.status !== 0) throw new Error(`buildx create failed: ${created.stderr}`);
+    await waitFor(`builder ${BUILDER}`, 60, ready);
+    console.log(`buildkit: builder ${BUILDER} started (${socket})`);
+}
+
+/**
+ * The loader base image, from debootstrap (no registry pulls), pushed to the registry so BuildKit (which does
+ * not see the Docker engine's images) pulls it from there. Returns its reference in the registry.
+ */
+export function ensureBaseImage(image: string, reg: Registry): string {
     execFileSync(path.join(ROOT, "scripts/e2e/base-image.sh"), [image], { stdio: "inherit" });
+    const ref = `${reg.address}/${image}`;
+    execFileSync("docker", ["login", reg.address, "-u", reg.username, "--password-stdin"], {
+        input: reg.password,
+        stdio: ["pipe", "ignore", "inherit"],
+    });
+    execFileSync("docker", ["tag", image, ref]);
+    execFileSync("docker", ["push", "-q", ref], { stdio: ["ignore", "ignore", "inherit"] });
+    console.log(`base image: pushed as ${ref}`);
+    return ref;
 }

@@ -4,6 +4,7 @@
  * language host (pulumi-language-nodejs) cannot be built from the Go module proxy here.
  */
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT, STATE, engineEnv } from "./env";
@@ -57,4 +58,18 @@ export async function openStack(stackName: string, opts: OpenOptions = {}): Prom
     for (const [k, v] of Object.entries(opts.secrets ?? {}))
         await stack.setConfig(`elastic-workers:${k}`, { value: v, secret: true });
     return stack;
+}
+
+/**
+ * `pulumi stack export` as an operator runs it: secrets stay encrypted. (The Automation API's exportStack
+ * passes --show-secrets, for round trips.)
+ */
+export function exportStackEncrypted(stackName: string): string {
+    const env = engineEnv();
+    return execFileSync("pulumi", ["stack", "export", "--stack", stackName], {
+        cwd: path.join(STATE, "work", stackName),
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+    });
 }

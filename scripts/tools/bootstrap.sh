@@ -34,7 +34,7 @@ command -v git >/dev/null || die "git is not installed (go needs it for module m
 mkdir -p "$bin"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
-total=3
+total=5
 n=0
 started=$(date +%s)
 
@@ -142,6 +142,14 @@ PREPARE_MAIN=kubernetes_main build kubernetes "$KUBERNETES_VERSION" pulumi-resou
     "github.com/pulumi/pulumi-kubernetes/provider/v4@$KUBERNETES_MODULE_VERSION" -- \
     ./cmd \
     "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_VERSION"
+
+# Image builds without a builder image: BuildKit's daemon, and buildx to register it as a remote builder.
+build buildkitd "$BUILDKIT_VERSION" buildkitd "github.com/moby/buildkit@$BUILDKIT_VERSION" -- \
+    github.com/moby/buildkit/cmd/buildkitd \
+    "-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION"
+build buildx "$BUILDX_VERSION" buildx "github.com/docker/buildx@$BUILDX_VERSION" -- \
+    github.com/docker/buildx/cmd/buildx \
+    "-X github.com/docker/buildx/version.Version=$BUILDX_VERSION"
 
 # Policy packs: the analyzer launcher the CLI falls back to without a Node.js language host.
 ln -sf "$here/pulumi-analyzer-policy-nodejs" "$bin/pulumi-analyzer-policy-nodejs"

@@ -10,5 +10,10 @@ DOCKER_BUILD_VERSION=v0.0.22
 # 4.23.0 and 4.24.1 releases); @pulumi/kubernetes is pinned to 4.24.1, the nearest release.
 KUBERNETES_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 KUBERNETES_VERSION=4.24.1
+# BuildKit daemon and buildx CLI, for image builds without pulling a builder image: docker-build supports only
+# the docker-container (pulls moby/buildkit), kubernetes and remote drivers; the e2e tier runs buildkitd on the
+# host and registers it as a remote builder. Same versions as docker-build's client libraries.
+BUILDKIT_VERSION=v0.31.0
+BUILDX_VERSION=v0.35.0
 # Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (the Automation API's
 # in-process language server replaces it, see scripts/engine), pulumi-command/provider, pulumi-rancher2/provider.

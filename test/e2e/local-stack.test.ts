@@ -9,7 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { RENDERED, localSecrets } from "../../scripts/demo";
 import { ROOT } from "../../scripts/engine/env";
-import { openStack } from "../../scripts/engine/stack";
+import { exportStackEncrypted } from "../../scripts/engine/stack";
 import { persistentSecret, registryDigest, registryTags } from "../../scripts/e2e/env";
 import { validateObject } from "../harness/schemas";
 
@@ -95,9 +95,7 @@ describe("npm run demo: the local stack on the real engine", function () {
             fs.readFileSync(
                 path.join(
                     RENDERED,
-                    files.find(
-                        (f) => f.includes("deployment-loader-git") || f.includes("loader-git-deployment"),
-                    )!,
+                    files.find((f) => f.endsWith("deployment-swh-loader-git-loader-git.yaml"))!,
                 ),
                 "utf8",
             ),
@@ -127,8 +125,7 @@ describe("npm run demo: the local stack on the real engine", function () {
             s,
             ...s.split(/[:@/]/).filter((p) => p.length >= 16),
         ]);
-        const stack = await openStack("local", { secrets: localSecrets(registry().password) });
-        const state = JSON.stringify(await stack.exportStack());
+        const state = exportStackEncrypted("local");
         const rendered = fs
             .readdirSync(RENDERED, { recursive: true })
             .map(String)
