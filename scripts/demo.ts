@@ -16,6 +16,7 @@ import {
     registryTags,
     startRegistry,
     step,
+    stopByPidFile,
 } from "./e2e/env";
 
 const REGISTRY_PORT = 5055;
@@ -104,15 +105,9 @@ async function down(): Promise<void> {
     });
     await stack.destroy({ onOutput: (s) => process.stdout.write(s), color: "never" });
     fs.rmSync(RENDERED, { recursive: true, force: true });
-    const pidFile = path.join(STATE, "e2e", `registry-${REGISTRY_PORT}`, "pid");
-    if (fs.existsSync(pidFile)) {
-        try {
-            process.kill(Number(fs.readFileSync(pidFile, "utf8")));
-        } catch {
-            // already stopped
-        }
-    }
-    console.log("local stack destroyed, registry stopped");
+    stopByPidFile(path.join(STATE, "e2e", `registry-${REGISTRY_PORT}`, "pid"));
+    stopByPidFile(path.join(STATE, "e2e", "buildkit", "pid"));
+    console.log("local stack destroyed, registry and buildkitd stopped");
 }
 
 if (require.main === module) {

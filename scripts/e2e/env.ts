@@ -80,13 +80,7 @@ export async function startRegistry(port: number): Promise<Registry> {
         ].join("\n"),
     );
     const pidFile = path.join(dir, "pid");
-    if (fs.existsSync(pidFile)) {
-        try {
-            process.kill(Number(fs.readFileSync(pidFile, "utf8")));
-        } catch {
-            // not running any more
-        }
-    }
+    stopByPidFile(pidFile);
     const log = fs.openSync(path.join(dir, "registry.log"), "a");
     const child: ChildProcess = spawn("docker-registry", ["serve", path.join(dir, "config.yml")], {
         detached: true,
@@ -95,10 +89,26 @@ export async function startRegistry(port: number): Promise<Registry> {
     child.unref();
     fs.writeFileSync(pidFile, String(child.pid));
     const address = `127.0.0.1:${port}`;
-    await waitFor(`the registry on ${address}`, 30, () => {
-        const r = spawnSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `http://${address}/v2/`]);
-        return r.stdout?.toString() === "401";
-    });
+    // Up means: it answers with these credentials (a stale registry on the port would answer 401).
+    const answer = () =>
+        spawnSync("curl", [
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-u",
+            `${username}:${password}`,
+            `http://${address}/v2/`,
+        ]).stdout?.toString();
+    try {
+        await waitFor(`the registry on ${address}`, 30, () => answer() === "200");
+    } catch {
+        throw new Error(
+            `the registry on ${address} did not accept its credentials (HTTP ${answer()}): is another registry on port ${port}? ` +
+                `see ${path.join(dir, "registry.log")}`,
+        );
+    }
     return {
         address,
         username,
@@ -154,6 +164,19 @@ export function registryDigest(reg: Registry, repository: string, tag: string): 
     return /docker-content-digest:\s*(\S+)/i.exec(out)?.[1];
 }
 
+/** Stops a process started by these helpers, by the pid file it left; true if one was running. */
+export function stopByPidFile(pidFile: string): boolean {
+    if (!fs.existsSync(pidFile)) return false;
+    try {
+        process.kill(Number(fs.readFileSync(pidFile, "utf8")));
+        return true;
+    } catch {
+        return false;
+    } finally {
+        fs.rmSync(pidFile, { force: true });
+    }
+}
+
 /** The buildx builder the e2e stacks build with: buildkitd on this host, registered as a remote builder. */
 export const BUILDER = "swh-e2e";
 
@@ -184,7 +207,8 @@ export async function ensureBuildkit(bin: string, registries: string[]): Promise
         ].join("\n"),
     );
     const log = fs.openSync(path.join(dir, "buildkitd.log"), "a");
-    spawn(
+    stopByPidFile(path.join(dir, "pid"));
+    const daemon = spawn(
         path.join(bin, "buildkitd"),
         ["--config", path.join(dir, "buildkitd.toml"), "--oci-worker-net=host"],
         {
@@ -192,7 +216,9 @@ export async function ensureBuildkit(bin: string, registries: string[]): Promise
             stdio: ["ignore", log, log],
             env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
         },
-    ).unref();
+    );
+    daemon.unref();
+    fs.writeFileSync(path.join(dir, "pid"), String(daemon.pid));
     await waitFor("buildkitd's socket", 60, () => fs.existsSync(socket));
     buildx("rm", BUILDER);
     const created = buildx("create", "--name", BUILDER, "--driver", "remote", `unix://${socket}`);
