@@ -34,7 +34,7 @@ command -v git >/dev/null || die "git is not installed (go needs it for module m
 mkdir -p "$bin"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
-total=5
+total=7
 n=0
 started=$(date +%s)
 
@@ -150,6 +150,46 @@ build buildkitd "$BUILDKIT_VERSION" buildkitd "github.com/moby/buildkit@$BUILDKI
 build buildx "$BUILDX_VERSION" buildx "github.com/docker/buildx@$BUILDX_VERSION" -- \
     github.com/docker/buildx/cmd/buildx \
     "-X github.com/docker/buildx/version.Version=$BUILDX_VERSION"
+
+build statsd_exporter "$STATSD_EXPORTER_VERSION" statsd_exporter \
+    "github.com/prometheus/statsd_exporter@$STATSD_EXPORTER_VERSION" -- \
+    github.com/prometheus/statsd_exporter \
+    "-X github.com/prometheus/common/version.Version=${STATSD_EXPORTER_VERSION#v}"
+
+# The collector: ocb generates a main with exactly these components, then builds it.
+n=$((n + 1))
+otelcol="$cache/otelcol-$OTELCOL_VERSION/otelcol-swh"
+if [ -x "$otelcol" ]; then
+    echo "[$n/$total] otelcol $OTELCOL_VERSION: cached ($otelcol)"
+else
+    echo "[$n/$total] otelcol $OTELCOL_VERSION: building with ocb (this takes minutes the first time)"
+    src="$cache/src/otelcol-$OTELCOL_VERSION"
+    rm -rf "$src" && mkdir -p "$src"
+    contrib=github.com/open-telemetry/opentelemetry-collector-contrib
+    cat >"$src/builder.yaml" <<YAML
+dist:
+  name: otelcol-swh
+  description: SWH log shipper (filelog receiver, filter, elasticsearch exporter)
+  output_path: $src/dist
+receivers:
+  - gomod: $contrib/receiver/filelogreceiver $OTELCOL_VERSION
+processors:
+  - gomod: $contrib/processor/filterprocessor $OTELCOL_VERSION
+  - gomod: go.opentelemetry.io/collector/processor/batchprocessor $OTELCOL_VERSION
+exporters:
+  - gomod: $contrib/exporter/elasticsearchexporter $OTELCOL_VERSION
+extensions:
+  - gomod: $contrib/extension/storage $OTELCOL_VERSION
+    import: $contrib/extension/storage/filestorage
+  - gomod: $contrib/extension/basicauthextension $OTELCOL_VERSION
+YAML
+    (cd "$src" && GOFLAGS='' go run "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION" --config builder.yaml) ||
+        die "building otelcol $OTELCOL_VERSION failed (see above)"
+    mkdir -p "$(dirname "$otelcol")"
+    mv "$src/dist/otelcol-swh" "$otelcol"
+    echo "[$n/$total] otelcol $OTELCOL_VERSION: built in $(($(date +%s) - started))s"
+fi
+ln -sf "$otelcol" "$bin/otelcol-swh"
 
 # Policy packs: the analyzer launcher the CLI falls back to without a Node.js language host.
 ln -sf "$here/pulumi-analyzer-policy-nodejs" "$bin/pulumi-analyzer-policy-nodejs"

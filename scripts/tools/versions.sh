@@ -15,5 +15,10 @@ KUBERNETES_VERSION=4.24.1
 # host and registers it as a remote builder. Same versions as docker-build's client libraries.
 BUILDKIT_VERSION=v0.31.0
 BUILDX_VERSION=v0.35.0
+# Observability checks (e2e): the statsd exporter, and an OpenTelemetry collector with just the components
+# the log shipper uses, built by the collector's own builder (ocb). The Go proxy serves the elasticsearch
+# exporter at v0.130.0, the release the ObservabilityStack's collector image is pinned to.
+STATSD_EXPORTER_VERSION=v0.31.0
+OTELCOL_VERSION=v0.130.0
 # Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (the Automation API's
 # in-process language server replaces it, see scripts/engine), pulumi-command/provider, pulumi-rancher2/provider.
