@@ -1,4 +1,4 @@
-import { ArgumentError } from "../common/errors";
+import { ArgumentError, wholeNumber } from "../common/errors";
 import { Resources, parseCpu, parseMemory } from "../common/quantity";
 import { CapacityPlan, NodeCapacity, TolerationSpec, capacityPlan } from "../worker-node-pool/capacity";
 import { checkDnsLabel, checkLabels } from "../worker-node-pool/hosts";
@@ -132,14 +132,6 @@ export interface LoaderPlan {
 }
 
 const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,255}$/;
-
-function wholeNumber(value: unknown, key: string, min: number, fallback: number): number {
-    const v = value ?? fallback;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-        throw new ArgumentError(key, `a whole number of at least ${min}`, v);
-    }
-    return v;
-}
 
 /**
  * Resolves, checks and bounds a loader's settings. `nodes` is the pool's capacity (WorkerNodePool.nodes):

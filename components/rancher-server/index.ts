@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as rancher2 from "@pulumi/rancher2";
-import { ArgumentError, argKey } from "../common/errors";
+import { ArgumentError, argKey, wholeNumber } from "../common/errors";
 import { runSteps, sshConnection } from "../common/remote";
 import { versions } from "../common/versions";
 import { KubeletReservations, resolveReservations } from "../worker-node-pool/capacity";
@@ -164,18 +164,8 @@ export function planRancherServer(name: string, args: RancherServerArgs): Ranche
         throw new ArgumentError(key("k3sVersion"), 'a k3s release like "v1.33.4+k3s1"', k3sVersion);
     }
     checkRancherSupportsKubernetes(rancherVersion, k3sVersion, key("k3sVersion"));
-    const replicas = args.replicas ?? 1;
-    if (!Number.isInteger(replicas) || replicas < 1) {
-        throw new ArgumentError(key("replicas"), "a whole number of at least 1", replicas);
-    }
-    const readyTimeoutSeconds = args.readyTimeoutSeconds ?? 300;
-    if (!Number.isInteger(readyTimeoutSeconds) || readyTimeoutSeconds <= 0) {
-        throw new ArgumentError(
-            key("readyTimeoutSeconds"),
-            "a positive whole number of seconds",
-            readyTimeoutSeconds,
-        );
-    }
+    const replicas = wholeNumber(args.replicas, key("replicas"), 1, 1);
+    const readyTimeoutSeconds = wholeNumber(args.readyTimeoutSeconds, key("readyTimeoutSeconds"), 1, 300);
     const flannelBackend = args.flannelBackend ?? "host-gw";
     if (!["host-gw", "vxlan", "wireguard-native"].includes(flannelBackend)) {
         throw new ArgumentError(key("flannelBackend"), "host-gw, vxlan or wireguard-native", flannelBackend);

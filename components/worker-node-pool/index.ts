@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as rancher2 from "@pulumi/rancher2";
-import { ArgumentError, argKey } from "../common/errors";
+import { ArgumentError, argKey, wholeNumber } from "../common/errors";
 import { runSteps, sshConnection, stepCommand } from "../common/remote";
 import { remoteScript } from "../common/shell";
 import { versions } from "../common/versions";
@@ -215,14 +215,7 @@ export function planPool(name: string, args: WorkerNodePoolArgs): PoolPlan {
     checkDnsLabel(clusterName, key("clusterName"));
     const kubernetesVersion = args.kubernetesVersion ?? versions.rke2;
     const distribution = distributionOf(kubernetesVersion, key("kubernetesVersion"));
-    const drainTimeoutSeconds = args.drainTimeoutSeconds ?? 3600;
-    if (!Number.isInteger(drainTimeoutSeconds) || drainTimeoutSeconds <= 0) {
-        throw new ArgumentError(
-            key("drainTimeoutSeconds"),
-            "a positive whole number of seconds",
-            drainTimeoutSeconds,
-        );
-    }
+    const drainTimeoutSeconds = wholeNumber(args.drainTimeoutSeconds, key("drainTimeoutSeconds"), 1, 3600);
     const register = args.register ?? true;
     if (register && !args.hosts.some((h) => (h.roles ?? ["worker"]).includes("controlplane"))) {
         throw new ArgumentError(
