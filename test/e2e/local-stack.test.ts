@@ -46,6 +46,10 @@ describe("npm run demo: the local stack on the real engine", function () {
         first = await run("npm", ["run", "--silent", "demo"], "demo");
         second = await run("npm", ["run", "--silent", "demo"], "demo again");
     });
+    // Leave nothing running: the registry and buildkitd stop with the stack.
+    after(async () => {
+        await run("npm", ["run", "--silent", "demo:down"], "demo:down");
+    });
 
     it("runs to its summary, creating the stack's resources", () => {
         assert.equal(first.code, 0, first.out.slice(-3000));

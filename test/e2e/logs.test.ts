@@ -8,6 +8,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
 import { collectorConfig, logShippingSpec } from "../../components/observability-stack";
 import { toolsBin } from "../../scripts/engine/env";
 import { waitFor } from "../../scripts/e2e/env";
@@ -46,10 +47,12 @@ describe("log shipping with the real OpenTelemetry collector", function () {
         endpoint = new BulkEndpoint();
         const port = await endpoint.start();
         const spec = logShippingSpec({ url: `http://127.0.0.1:${port}`, username: "swh-logs" }, (f) => f);
-        fs.writeFileSync(
-            path.join(dir, "config.yaml"),
+        // The program's config as deployed, but for the collector's own metrics port (8888), not needed here.
+        const config = YAML.parse(
             collectorConfig(spec, path.join(dir, "state"), path.join(dir, "var/log/pods/*/*/*.log")),
         );
+        config.service.telemetry = { metrics: { level: "none" } };
+        fs.writeFileSync(path.join(dir, "config.yaml"), YAML.stringify(config));
         gitLog = podLog(dir, "swh-loader-git", "loader-git-7d9f-abcde", "loader");
         dnsLog = podLog(dir, "kube-system", "coredns-5d78-xyz", "coredns");
         write(

@@ -149,13 +149,12 @@ describe("observability, checked by the software that consumes it", function () 
                 ]);
                 children.push(prom);
                 prom.on("error", (e) => assert.fail(`prometheus: ${e.message}; apt-get install prometheus`));
-                await waitFor("Prometheus to scrape the exporter", 60, () => {
-                    const r =
-                        spawnSync("curl", [
-                            "-sf",
-                            `${api}/query?query=swh_task_called_count`,
-                        ]).stdout?.toString() ?? "";
-                    return r.includes("loader-git");
+                // rate() needs several samples in its window: wait for a few scrapes.
+                await waitFor("Prometheus to scrape the exporter a few times", 60, () => {
+                    const q = encodeURIComponent("count_over_time(swh_task_called_count[1m])");
+                    const r = spawnSync("curl", ["-sf", `${api}/query?query=${q}`]).stdout?.toString() ?? "";
+                    const m = /"value":\[[^,]+,"(\d+)"\]/.exec(r);
+                    return m !== null && Number(m[1]) >= 5;
                 });
             });
 

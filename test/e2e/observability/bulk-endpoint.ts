@@ -4,6 +4,7 @@
  * document with the index it was sent to. It is not Elasticsearch: no mapping, search or durability.
  */
 import * as http from "http";
+import * as zlib from "zlib";
 
 export interface Received {
     index: string;
@@ -19,9 +20,16 @@ export class BulkEndpoint {
 
     async start(): Promise<number> {
         this.server = http.createServer((req, res) => {
-            let body = "";
-            req.on("data", (c: Buffer) => (body += c.toString()));
-            req.on("end", () => this.handle(req, body, res));
+            const chunks: Buffer[] = [];
+            req.on("data", (c: Buffer) => chunks.push(c));
+            req.on("end", () => {
+                // The exporter compresses bulk bodies, as Elasticsearch accepts.
+                const raw = Buffer.concat(chunks);
+                const body = (
+                    req.headers["content-encoding"] === "gzip" ? zlib.gunzipSync(raw) : raw
+                ).toString();
+                this.handle(req, body, res);
+            });
         });
         await new Promise<void>((r) => this.server!.listen(this.port, "127.0.0.1", () => r()));
         this.port = (this.server.address() as { port: number }).port;
