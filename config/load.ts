@@ -6,6 +6,7 @@ import { versions } from "../components/common/versions";
 import { LoaderPlan, planLoader } from "../components/keda-scaled-loader/plan";
 import { checkRancherSupportsKubernetes } from "../components/rancher-server/support-matrix";
 import { NodeCapacity, nodeCapacity, resolveReservations } from "../components/worker-node-pool/capacity";
+import { checkUniqueNames } from "../components/worker-node-pool/hosts";
 import {
     ImagesConfig,
     KedaConfig,
@@ -245,14 +246,7 @@ function crossChecks(cfg: Parsed): { nodes: NodeCapacity[]; loaderPlans: LoaderP
             }
         }
     }
-    const seenHosts = new Map<string, number>();
-    cfg.pool.hosts.forEach((h, i) => {
-        if (seenHosts.has(h.name))
-            problems.push(
-                `${keyOf(`pool.hosts[${i}].name`)}: expected a unique name; "${h.name}" is also hosts[${seenHosts.get(h.name)}]`,
-            );
-        seenHosts.set(h.name, i);
-    });
+    collect(problems, () => checkUniqueNames(cfg.pool.hosts, keyOf("pool.hosts")));
     const reservations = collect(problems, () =>
         resolveReservations(cfg.pool.reservations, keyOf("pool.reservations")),
     );

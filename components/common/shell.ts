@@ -1,3 +1,6 @@
+import * as fs from "fs";
+import * as path from "path";
+
 /** Quotes a value for POSIX sh, so config values cannot break out of the scripts we send to hosts. */
 export function shQuote(value: string): string {
     return `'${value.replace(/'/g, `'"'"'`)}'`;
@@ -15,4 +18,9 @@ export function remoteScript(script: string, env: Record<string, string>, opts: 
         .join(" ");
     const runner = opts.sudo ? "sudo -n env" : "env";
     return `${runner} ${assignments} sh -euc ${shQuote(script)}`.replace(/ +/g, " ");
+}
+
+/** Reads a script a component ships in its `scripts/` folder (`dir` is the component's __dirname). */
+export function readScript(dir: string, file: string): string {
+    return fs.readFileSync(path.join(dir, "scripts", file), "utf8");
 }

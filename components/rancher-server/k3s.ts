@@ -1,7 +1,6 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as YAML from "yaml";
 import { ArgumentError } from "../common/errors";
+import { readScript } from "../common/shell";
 import { PrepStep } from "../worker-node-pool/node-prep";
 
 /** Options of the k3s server under Rancher. */
@@ -13,10 +12,6 @@ export interface K3sServerSpec {
     tlsSans: string[];
     /** Longest wait for the node to be Ready, in seconds. */
     readyTimeoutSeconds: number;
-}
-
-function rancherScript(file: string): string {
-    return fs.readFileSync(path.join(__dirname, "scripts", file), "utf8");
 }
 
 /** k3s's config.yaml for the Rancher host. */
@@ -33,12 +28,12 @@ export function k3sSteps(spec: K3sServerSpec): PrepStep[] {
     return [
         {
             name: "install-k3s",
-            script: rancherScript("install-k3s.sh"),
+            script: readScript(__dirname, "install-k3s.sh"),
             env: { K3S_VERSION: spec.version, K3S_CONFIG: k3sConfig(spec) },
         },
         {
             name: "wait-ready",
-            script: rancherScript("wait-k3s-ready.sh"),
+            script: readScript(__dirname, "wait-k3s-ready.sh"),
             env: { TIMEOUT_SECONDS: String(spec.readyTimeoutSeconds) },
         },
     ];

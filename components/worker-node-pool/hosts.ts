@@ -111,10 +111,15 @@ export function checkPoolHost(host: PoolHostSpec, key: string): void {
 
 /** Throws if two hosts share a name. */
 export function checkUniqueNames(hosts: { name: string }[], key: string): void {
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     for (const [i, host] of hosts.entries()) {
-        if (seen.has(host.name))
-            throw new ArgumentError(`${key}[${i}].name`, "a name no other host has", host.name);
-        seen.add(host.name);
+        const first = seen.get(host.name);
+        if (first !== undefined) {
+            throw new ArgumentError(
+                `${key}[${i}].name`,
+                `a unique name; "${host.name}" is also hosts[${first}]`,
+            );
+        }
+        seen.set(host.name, i);
     }
 }

@@ -1,6 +1,5 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as YAML from "yaml";
+import { readScript } from "../common/shell";
 import { KubeletReservations, kubeletArgs } from "./capacity";
 
 /** Kubernetes distribution a host runs; it decides where the agent reads its config drop-ins. */
@@ -18,7 +17,7 @@ export interface PrepStep {
 
 /** Reads a script shipped beside this file. */
 export function shippedScript(file: string): string {
-    return fs.readFileSync(path.join(__dirname, "scripts", file), "utf8");
+    return readScript(__dirname, file);
 }
 
 /** Kernel modules every Kubernetes node loads. */

@@ -7,7 +7,7 @@ import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation"
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT, STATE, engineEnv } from "./env";
+import { ROOT, STATE, engineEnv, toolsBin } from "./env";
 
 /** Loads index.ts afresh, so every engine run evaluates the program and its config again. */
 function freshProgram(): () => Promise<Record<string, unknown>> {
@@ -34,6 +34,11 @@ export interface OpenOptions {
     config?: Record<string, string>;
 }
 
+/** The Pulumi CLI that scripts/tools/bootstrap.sh built (its bin directory's parent is the CLI root). */
+export function bootstrappedPulumi(): Promise<PulumiCommand> {
+    return PulumiCommand.get({ root: path.dirname(toolsBin()), skipVersionCheck: true });
+}
+
 /**
  * Opens (creating if needed) a stack whose work directory is `.state/work/<stack>`: the repo's Pulumi.yaml
  * and stack file are copied there, so throw-away secrets never touch the committed files.
@@ -45,10 +50,7 @@ export async function openStack(stackName: string, opts: OpenOptions = {}): Prom
     fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(workDir, "Pulumi.yaml"));
     const stackFile = opts.stackFile ?? `Pulumi.${stackName}.yaml`;
     fs.copyFileSync(path.join(ROOT, stackFile), path.join(workDir, `Pulumi.${stackName}.yaml`));
-    const pulumiCommand = await PulumiCommand.get({
-        root: path.dirname(env.PATH.split(":")[0]),
-        skipVersionCheck: true,
-    });
+    const pulumiCommand = await bootstrappedPulumi();
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName, projectName: "elastic-workers", program: freshProgram() },
         { workDir, envVars: env, pulumiCommand, pulumiHome: env.PULUMI_HOME },

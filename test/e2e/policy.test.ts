@@ -4,20 +4,18 @@
  */
 import { strict as assert } from "assert";
 import * as k8s from "@pulumi/kubernetes";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loaderDeployment, planLoader } from "../../components/keda-scaled-loader";
 import { ROOT, engineEnv } from "../../scripts/engine/env";
+import { bootstrappedPulumi } from "../../scripts/engine/stack";
 
 async function previewWithPolicies(name: string, program: () => void) {
     const env = engineEnv();
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `swh-policy-${name}-`));
-    const pulumiCommand = await PulumiCommand.get({
-        root: path.dirname(env.PATH.split(":")[0]),
-        skipVersionCheck: true,
-    });
+    const pulumiCommand = await bootstrappedPulumi();
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: name, projectName: "swh-policy-check", program: async () => program() },
         {

@@ -108,35 +108,21 @@ describe("capacity planning", () => {
                         tolerations: [],
                         request: { cpuMillis: req.cpuMillis, memoryBytes: req.memoryMi * 2 ** 20 },
                     }).fits;
+                    const settings = {
+                        loader: "x",
+                        queues: ["q"],
+                        requests,
+                        maxReplicas: max,
+                        limits: { memory: requests.memory },
+                    };
                     if (fits === 0) {
                         assert.throws(
-                            () =>
-                                planLoader(
-                                    {
-                                        loader: "x",
-                                        queues: ["q"],
-                                        requests,
-                                        maxReplicas: max,
-                                        limits: { memory: requests.memory },
-                                    },
-                                    (f) => f,
-                                    nodes,
-                                ),
+                            () => planLoader(settings, (f) => f, nodes),
                             /requests: expected requests that fit/,
                         );
                         return;
                     }
-                    const plan = planLoader(
-                        {
-                            loader: "x",
-                            queues: ["q"],
-                            requests,
-                            maxReplicas: max,
-                            limits: { memory: requests.memory },
-                        },
-                        (f) => f,
-                        nodes,
-                    );
+                    const plan = planLoader(settings, (f) => f, nodes);
                     assert.equal(plan.maxReplicas, Math.min(max, fits));
                     assert.equal(plan.clampedBecause !== undefined, max > fits);
                 },
