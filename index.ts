@@ -4,6 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
 import * as path from "path";
 import {
     KedaOperator,
@@ -13,7 +14,7 @@ import {
     RancherServer,
     WorkerNodePool,
 } from "./components";
-import { loadConfig, pulumiConfigSource } from "./config";
+import { ConfigError, loadConfig, pulumiConfigSource } from "./config";
 
 const cfg = loadConfig(pulumiConfigSource());
 const secrets = cfg.secrets;
@@ -43,13 +44,26 @@ const pool = new WorkerNodePool("pool", {
     rancherProvider: rancher?.provider,
 });
 
-// 3. Where Kubernetes objects go: written to files (no cluster), the pool's cluster, or the ambient kubeconfig.
+// 3. Where Kubernetes objects go: written to files (no cluster), a given cluster, the pool's cluster, or the
+// ambient kubeconfig. Paths are relative to the project, wherever the engine runs the program from.
 const provider = cfg.kubernetes.renderYamlToDirectory
     ? new k8s.Provider("render", {
-          // Relative to the project, wherever the engine runs the program from.
           renderYamlToDirectory: path.resolve(__dirname, cfg.kubernetes.renderYamlToDirectory),
       })
-    : pool.provider;
+    : cfg.kubernetes.kubeconfig
+      ? new k8s.Provider("cluster", { kubeconfig: readKubeconfig(cfg.kubernetes.kubeconfig) })
+      : pool.provider;
+
+/** The kubeconfig file's content, as a secret (it holds credentials). */
+function readKubeconfig(file: string): pulumi.Output<string> {
+    const full = path.resolve(__dirname, file);
+    if (!fs.existsSync(full)) {
+        throw new ConfigError([
+            `elastic-workers:kubernetes.kubeconfig: expected a readable kubeconfig file; ${full} does not exist`,
+        ]);
+    }
+    return pulumi.secret(fs.readFileSync(full, "utf8"));
+}
 
 // 4. Monitoring and logs first: the task's reviewers put them before autoscaling.
 const observability =
@@ -68,23 +82,26 @@ const keda = new KedaOperator("keda", { ...cfg.keda, provider });
 const images: Record<string, pulumi.Output<string>> = {};
 const capacityPlans: Record<string, unknown> = {};
 for (const loader of cfg.loaders) {
-    const image = new LoaderImage(`image-${loader.loader}`, {
-        loader: loader.loader,
-        packages: loader.packages,
-        baseImage: loader.baseImage ?? cfg.images.baseImage,
-        registry: cfg.images.registry,
-        repository: cfg.images.namespace ? `${cfg.images.namespace}/loader_${loader.loader}` : undefined,
-        username: cfg.images.username,
-        password: secrets.registryPassword,
-        releaseDate: cfg.images.releaseDate,
-        pipIndexUrl: cfg.images.pipIndexUrl,
-        pipCaBundle: cfg.images.pipCaBundle,
-        builder: cfg.images.builder,
-        push: cfg.images.push,
-    });
+    // A prebuilt image (loaders[].image) is used as is; otherwise one is built from the pinned packages.
+    const imageRef = loader.image
+        ? pulumi.output(loader.image)
+        : new LoaderImage(`image-${loader.loader}`, {
+              loader: loader.loader,
+              packages: loader.packages!,
+              baseImage: loader.baseImage ?? cfg.images.baseImage,
+              registry: cfg.images.registry,
+              repository: cfg.images.namespace ? `${cfg.images.namespace}/loader_${loader.loader}` : undefined,
+              username: cfg.images.username,
+              password: secrets.registryPassword,
+              releaseDate: cfg.images.releaseDate,
+              pipIndexUrl: cfg.images.pipIndexUrl,
+              pipCaBundle: cfg.images.pipCaBundle,
+              builder: cfg.images.builder,
+              push: cfg.images.push,
+          }).ref;
     const scaled = new KedaScaledLoader(`loader-${loader.loader}`, {
         ...loader,
-        image: image.ref,
+        image: imageRef,
         // Rendered manifests would hold secret values in plain text: then the Secret is made out of band.
         brokerSecret: cfg.kubernetes.renderYamlToDirectory ? "existing" : "create",
         amqpUrl: secrets.brokerAmqpUrl,
@@ -94,7 +111,7 @@ for (const loader of cfg.loaders) {
         statsd: observability?.statsdEndpoint,
         provider,
     });
-    images[loader.loader] = image.ref;
+    images[loader.loader] = imageRef;
     const plan = scaled.plan;
     capacityPlans[loader.loader] = {
         namespace: plan.namespace,

@@ -260,11 +260,25 @@ function crossChecks(cfg: Parsed): { nodes: NodeCapacity[]; loaderPlans: LoaderP
             );
         }
         seenLoaders.set(l.loader, i);
+        if (!l.packages && !l.image) {
+            problems.push(
+                `${keyOf(`loaders[${i}].packages`)}: required, expected the pinned packages to build the image from, ` +
+                    `or loaders[${i}].image (a prebuilt, digest-pinned image)`,
+            );
+        }
+        if (l.packages && l.image) {
+            problems.push(`${keyOf(`loaders[${i}].image`)}: expected either image or packages, not both`);
+        }
         const plan = collect(problems, () =>
             planLoader(l, (field) => keyOf(`loaders[${i}].${field}`), reservations ? nodes : undefined),
         );
         if (plan) loaderPlans.push(plan);
     });
+    if (cfg.kubernetes?.kubeconfig && cfg.kubernetes.renderYamlToDirectory) {
+        problems.push(
+            `${keyOf("kubernetes.kubeconfig")}: expected either kubeconfig or renderYamlToDirectory, not both`,
+        );
+    }
     if (cfg.observability?.logs?.swhNamespaces !== undefined) {
         try {
             new RegExp(cfg.observability.logs.swhNamespaces);

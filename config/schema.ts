@@ -157,7 +157,13 @@ export const loaderSchema = z.strictObject({
                     'expected a pinned requirement like "swh.loader.git==3.3.0"',
                 ),
         )
-        .min(1, "expected at least one pinned package"),
+        .min(1, "expected at least one pinned package")
+        .optional(),
+    /** A prebuilt, digest-pinned loader image, instead of building one from `packages`. */
+    image: z
+        .string()
+        .regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, "expected a digest-pinned image (repository@sha256:<64 hex>)")
+        .optional(),
     queues: z
         .array(z.string().regex(/^[A-Za-z0-9_.:-]{1,255}$/, "expected a RabbitMQ queue name"))
         .min(1, "expected at least one queue"),
@@ -166,6 +172,7 @@ export const loaderSchema = z.strictObject({
     queueThreshold: count(1).optional(),
     activationThreshold: count(0).optional(),
     minReplicas: count(0).optional(),
+    scaleToZero: z.boolean().optional(),
     maxReplicas: count(1).optional(),
     capacityPolicy: z.enum(["clamp", "fail"]).optional(),
     pollingInterval: seconds.optional(),
@@ -234,6 +241,8 @@ export const observabilitySchema = z.strictObject({
 export const kubernetesSchema = z.strictObject({
     /** Write manifests here instead of applying them (no cluster needed). */
     renderYamlToDirectory: z.string().min(1).optional(),
+    /** Apply to the cluster of this kubeconfig file (relative to the project) instead of the pool's. */
+    kubeconfig: z.string().min(1).optional(),
 });
 
 /** Plain (non-secret) structured keys and their schemas. */

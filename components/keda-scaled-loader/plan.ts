@@ -40,6 +40,11 @@ export interface LoaderSettings {
     activationThreshold?: number;
     /** Replicas while the queues hold work. Defaults to 0. */
     minReplicas?: number;
+    /**
+     * Scale to zero when the queues are idle, even with minReplicas > 0 (KEDA idleReplicaCount 0). false keeps
+     * minReplicas running always (warm workers); it needs minReplicas >= 1. Defaults to true.
+     */
+    scaleToZero?: boolean;
     /** Upper bound; clamped to what the pool holds at this loader's requests. Defaults to 5, as SWH. */
     maxReplicas?: number;
     /** When maxReplicas exceeds the pool's capacity: "clamp" with a warning, or "fail". Defaults to "clamp". */
@@ -105,6 +110,7 @@ export interface LoaderPlan {
     queueThreshold: number;
     activationThreshold: number;
     minReplicas: number;
+    scaleToZero: boolean;
     /** After the capacity bound. */
     maxReplicas: number;
     requestedMaxReplicas: number;
@@ -170,6 +176,15 @@ export function planLoader(
     const queueThreshold = wholeNumber(s.queueThreshold, key("queueThreshold"), 1, 10);
     const activationThreshold = wholeNumber(s.activationThreshold, key("activationThreshold"), 0, 0);
     const minReplicas = wholeNumber(s.minReplicas, key("minReplicas"), 0, 0);
+    const scaleToZero = s.scaleToZero ?? true;
+    if (typeof scaleToZero !== "boolean") throw new ArgumentError(key("scaleToZero"), "true or false", scaleToZero);
+    if (!scaleToZero && minReplicas < 1) {
+        throw new ArgumentError(
+            key("scaleToZero"),
+            "true, or false with minReplicas >= 1 (with minReplicas 0 KEDA scales to zero anyway)",
+            scaleToZero,
+        );
+    }
     const requestedMax = wholeNumber(s.maxReplicas, key("maxReplicas"), 1, 5);
     if (minReplicas > requestedMax) {
         throw new ArgumentError(key("minReplicas"), `at most maxReplicas (${requestedMax})`, minReplicas);
@@ -294,6 +309,7 @@ export function planLoader(
         queueThreshold,
         activationThreshold,
         minReplicas,
+        scaleToZero,
         maxReplicas,
         requestedMaxReplicas: requestedMax,
         pollingInterval,

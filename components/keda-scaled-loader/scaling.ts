@@ -59,7 +59,7 @@ export function scaledObject(plan: LoaderPlan): IScaledObject {
             pollingInterval: plan.pollingInterval,
             cooldownPeriod: plan.cooldownPeriod,
             // KEDA requires idleReplicaCount < minReplicaCount: with a floor above zero, still idle at zero.
-            ...(plan.minReplicas > 0 ? { idleReplicaCount: 0 } : {}),
+            ...(plan.minReplicas > 0 && plan.scaleToZero ? { idleReplicaCount: 0 } : {}),
             minReplicaCount: plan.minReplicas,
             maxReplicaCount: plan.maxReplicas,
             fallback: plan.fallback,

@@ -34,15 +34,16 @@ command -v git >/dev/null || die "git is not installed (go needs it for module m
 mkdir -p "$bin"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
-total=7
+total=11
 n=0
 started=$(date +%s)
 
-# build NAME VERSION BINARY MODULE@VERSION [extra module@version ...] -- MAIN_PACKAGE [LDFLAGS]
-# Builds MAIN_PACKAGE in a consumer module that requires the modules and copies their non-local replaces
-# (go install refuses modules with replace directives).
+# build NAME VERSION "BINARY..." MODULE@VERSION [extra module@version ...] -- "MAIN_PACKAGE..." [LDFLAGS]
+# Builds the main packages (one binary each, named after the package's last element; BUILT:NAME renames one)
+# in a consumer module that
+# requires the modules and copies their non-local replaces (go install refuses modules with replace directives).
 build() {
-    local name=$1 version=$2 binary=$3
+    local name=$1 version=$2 binaries=$3
     shift 3
     local mods=()
     while [ "$1" != "--" ]; do
@@ -50,11 +51,12 @@ build() {
         shift
     done
     shift
-    local main=$1 ldflags=${2:-}
+    local mains=$1 ldflags=${2:-}
     n=$((n + 1))
-    local out="$cache/$name-$version/$binary"
-    if [ -x "$out" ]; then
-        echo "[$n/$total] $name $version: cached ($out)"
+    local dir="$cache/$name-$version" b missing=""
+    for b in $binaries; do [ -x "$dir/${b#*:}" ] || missing=1; done
+    if [ -z "$missing" ]; then
+        echo "[$n/$total] $name $version: cached ($dir)"
     else
         echo "[$n/$total] $name $version: building (this takes minutes the first time)"
         local src="$cache/src/$name-$version"
@@ -79,12 +81,16 @@ build() {
             done
             if [ -n "${PREPARE_MAIN:-}" ]; then "$PREPARE_MAIN" "$src"; fi
             # No `go mod tidy`: nothing imports the requirements yet, tidy would drop the pins.
-            go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$main"
+            rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+            # shellcheck disable=SC2086 # one word per main package
+            go build -trimpath -ldflags "-s -w $ldflags" -o "$dir.tmp/" $mains
         ) || die "building $name $version failed (see above)"
-        mv "$out.tmp" "$out"
+        mkdir -p "$dir"
+        for b in $binaries; do mv "$dir.tmp/${b%%:*}" "$dir/${b#*:}"; done
+        rm -rf "$dir.tmp"
         echo "[$n/$total] $name $version: built in $(($(date +%s) - started))s"
     fi
-    ln -sf "$out" "$bin/$binary"
+    for b in $binaries; do ln -sf "$dir/${b#*:}" "$bin/${b#*:}"; done
 }
 
 build pulumi "$PULUMI_VERSION" pulumi \
@@ -120,9 +126,9 @@ PREPARE_MAIN=docker_build_patch build docker-build "$DOCKER_BUILD_VERSION" pulum
 kubernetes_main() {
     local src=$1 dir
     dir=$(go list -m -json "github.com/pulumi/pulumi-kubernetes/provider/v4" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-    mkdir -p "$src/cmd"
-    cp "$dir/cmd/pulumi-resource-kubernetes/schema.json" "$src/cmd/schema.json"
-    cat >"$src/cmd/main.go" <<'GO'
+    mkdir -p "$src/pulumi-resource-kubernetes"
+    cp "$dir/cmd/pulumi-resource-kubernetes/schema.json" "$src/pulumi-resource-kubernetes/schema.json"
+    cat >"$src/pulumi-resource-kubernetes/main.go" <<'GO'
 package main
 
 import (
@@ -140,7 +146,7 @@ GO
 }
 PREPARE_MAIN=kubernetes_main build kubernetes "$KUBERNETES_VERSION" pulumi-resource-kubernetes \
     "github.com/pulumi/pulumi-kubernetes/provider/v4@$KUBERNETES_MODULE_VERSION" -- \
-    ./cmd \
+    ./pulumi-resource-kubernetes \
     "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_VERSION"
 
 # Image builds without a builder image: BuildKit's daemon, and buildx to register it as a remote builder.
@@ -155,6 +161,27 @@ build statsd_exporter "$STATSD_EXPORTER_VERSION" statsd_exporter \
     "github.com/prometheus/statsd_exporter@$STATSD_EXPORTER_VERSION" -- \
     github.com/prometheus/statsd_exporter \
     "-X github.com/prometheus/common/version.Version=${STATSD_EXPORTER_VERSION#v}"
+
+# The autoscaling box (e2e): a control plane of one Kubernetes minor, etcd at the release that Kubernetes
+# requires, kwok for the nodes, and KEDA's operator and metrics server, whose client libraries are that minor.
+kube_staging() {
+    # k8s.io/kubernetes replaces its staging modules with ./staging paths; use their published releases instead.
+    local gomod m
+    gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod" | while read -r m; do
+        go mod edit -replace="$m=$m@v0.${KUBE_VERSION#v1.}"
+    done
+}
+PREPARE_MAIN=kube_staging build kubernetes-control-plane "$KUBE_VERSION" \
+    "kube-apiserver kube-controller-manager kube-scheduler kubectl" "k8s.io/kubernetes@$KUBE_VERSION" -- \
+    "k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl" \
+    "-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
+build etcd "$ETCD_VERSION" server:etcd "go.etcd.io/etcd/server/v3@$ETCD_VERSION" -- go.etcd.io/etcd/server/v3
+build kwok "$KWOK_VERSION" kwok "sigs.k8s.io/kwok@$KWOK_VERSION" -- sigs.k8s.io/kwok/cmd/kwok \
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
+build keda "$KEDA_VERSION" "operator:keda-operator adapter:keda-adapter" "github.com/kedacore/keda/v2@$KEDA_VERSION" -- \
+    "github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter" \
+    "-X github.com/kedacore/keda/v2/version.Version=${KEDA_VERSION#v}"
 
 # The collector: ocb generates a main with exactly these components, then builds it.
 n=$((n + 1))

@@ -1,0 +1,193 @@
+/**
+ * The pod-to-process bridge, the box's stand-in for a kubelet's container runtime: for every Running loader pod
+ * it runs a real Celery worker with the pod's own configuration (its ConfigMap env and its broker Secret's
+ * config.yml), and when the pod is deleted it does what the kubelet does with the pod's preStop: one SIGTERM
+ * (Celery's warm shutdown), the pod's grace period, then SIGKILL; the pod object goes once the worker is gone.
+ *
+ * Run by box.ts as a daemon; env BOX_PYTHON (the Celery venv), BOX_TASK_RECORD (where tasks record completion).
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { STATE } from "../engine/env";
+import { Kube, KubeObject } from "./kube";
+import { ensurePki } from "./pki";
+
+const BOX = path.join(STATE, "box");
+const SERVER = process.env.BOX_SERVER ?? "https://127.0.0.1:16443";
+const PYTHON = process.env.BOX_PYTHON!;
+const RECORD = process.env.BOX_TASK_RECORD!;
+const POLL_MS = 500;
+
+interface Worker {
+    pod: string;
+    namespace: string;
+    proc: ChildProcess;
+    exited: boolean;
+    terminating: boolean;
+    killTimer?: NodeJS.Timeout;
+}
+
+const kube = new Kube(SERVER, ensurePki(BOX));
+const workers = new Map<string, Worker>();
+const restartAfter = new Map<string, number>();
+
+function log(msg: string): void {
+    console.log(`${new Date().toISOString()} ${msg}`);
+}
+
+/** The settings a pod's container would see: its ConfigMap env and its Secret's config.yml. */
+async function podSettings(pod: KubeObject) {
+    const ns = pod.metadata.namespace;
+    const container = pod.spec.containers[0];
+    const env: Record<string, string> = {};
+    for (const from of container.envFrom ?? []) {
+        if (from.configMapRef) {
+            const cm = await kube.get(`/api/v1/namespaces/${ns}/configmaps/${from.configMapRef.name}`);
+            Object.assign(env, cm.data ?? {});
+        }
+    }
+    const secretName = (pod.spec.volumes ?? []).find((v: KubeObject) => v.secret)?.secret.secretName;
+    const secret = await kube.get(`/api/v1/namespaces/${ns}/secrets/${secretName}`);
+    const config = YAML.parse(Buffer.from(secret.data["config.yml"], "base64").toString("utf8"));
+    return {
+        broker: String(config.celery.task_broker),
+        queues: (config.celery.task_queues as string[]).map(String),
+        concurrency: env.CONCURRENCY ?? "1",
+        maxTasksPerChild: env.MAX_TASKS_PER_CHILD ?? "5",
+        logLevel: env.SWH_LOG_LEVEL ?? "INFO",
+    };
+}
+
+async function startWorker(pod: KubeObject): Promise<void> {
+    const uid = pod.metadata.uid;
+    const s = await podSettings(pod);
+    const name = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const args = [
+        "-m",
+        "celery",
+        "-A",
+        "swh_box_loader",
+        "worker",
+        "--queues",
+        s.queues.join(","),
+        "--concurrency",
+        s.concurrency,
+        "--prefetch-multiplier",
+        "1",
+        "-O",
+        "fair",
+        "--max-tasks-per-child",
+        s.maxTasksPerChild,
+        "--loglevel",
+        s.logLevel,
+        "--hostname",
+        `${pod.metadata.name}@${pod.spec.nodeName}`,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ];
+    fs.mkdirSync(path.join(BOX, "logs", "workers"), { recursive: true });
+    const out = fs.openSync(path.join(BOX, "logs", "workers", `${pod.metadata.name}.log`), "a");
+    const proc = spawn(PYTHON, args, {
+        cwd: path.join(__dirname, "worker"),
+        detached: true, // its own process group, so SIGKILL reaches the pool's children too
+        stdio: ["ignore", out, out],
+        env: {
+            ...process.env,
+            BOX_BROKER_URL: s.broker,
+            BOX_QUEUES: s.queues.join(","),
+            BOX_POD: pod.metadata.name,
+            BOX_TASK_RECORD: RECORD,
+            // Named so `pkill -f` finds strays after the bridge is gone.
+            SWH_BOX_ROLE: "swh-box-loader-worker",
+        },
+    });
+    fs.closeSync(out);
+    const w: Worker = {
+        pod: pod.metadata.name,
+        namespace: pod.metadata.namespace,
+        proc,
+        exited: false,
+        terminating: false,
+    };
+    proc.on("exit", (code, signal) => {
+        w.exited = true;
+        if (w.killTimer) clearTimeout(w.killTimer);
+        log(`${name}: worker exited (${signal ?? code})`);
+    });
+    workers.set(uid, w);
+    log(`${name}: Running on ${pod.spec.nodeName}, worker pid ${proc.pid} (queues ${s.queues.join(", ")})`);
+}
+
+function terminate(w: Worker, pod: KubeObject): void {
+    w.terminating = true;
+    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    log(`${w.namespace}/${w.pod}: deleted, SIGTERM (grace ${grace}s)`);
+    w.proc.kill("SIGTERM");
+    w.killTimer = setTimeout(() => {
+        if (!w.exited) {
+            log(`${w.namespace}/${w.pod}: grace period over, SIGKILL`);
+            process.kill(-w.proc.pid!, "SIGKILL");
+        }
+    }, grace * 1000);
+}
+
+async function reconcile(): Promise<void> {
+    const pods = await kube.list("/api/v1/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dloader");
+    const seen = new Set<string>();
+    for (const pod of pods) {
+        const uid = pod.metadata.uid as string;
+        seen.add(uid);
+        const w = workers.get(uid);
+        const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
+        if (pod.metadata.deletionTimestamp) {
+            if (w && !w.exited && !w.terminating) terminate(w, pod);
+            // The kubelet's last word: the pod object goes once its container has stopped.
+            if ((!w || w.exited) && pod.spec.nodeName) {
+                await kube.delete(path, 0);
+                workers.delete(uid);
+            }
+            continue;
+        }
+        if (pod.status?.phase !== "Running") continue;
+        if (w && w.exited) {
+            // restartPolicy Always, with a short back-off.
+            if (!restartAfter.has(uid)) restartAfter.set(uid, Date.now() + 2000);
+            if (Date.now() < restartAfter.get(uid)!) continue;
+            restartAfter.delete(uid);
+            workers.delete(uid);
+        }
+        if (!workers.has(uid)) await startWorker(pod);
+    }
+    // A pod force-deleted by someone else: its worker goes at once, as on a node that lost it.
+    for (const [uid, w] of workers) {
+        if (!seen.has(uid)) {
+            if (!w.exited) process.kill(-w.proc.pid!, "SIGKILL");
+            workers.delete(uid);
+        }
+    }
+}
+
+async function main(): Promise<void> {
+    if (!PYTHON || !RECORD) throw new Error("bridge: BOX_PYTHON and BOX_TASK_RECORD must be set");
+    let stopping = false;
+    process.on("SIGTERM", () => {
+        stopping = true;
+        for (const w of workers.values()) if (!w.exited) process.kill(-w.proc.pid!, "SIGKILL");
+        process.exit(0);
+    });
+    fs.writeFileSync(path.join(BOX, "bridge.ready"), String(process.pid));
+    log(`bridge: watching loader pods on ${SERVER}`);
+    while (!stopping) {
+        try {
+            await reconcile();
+        } catch (e) {
+            log(`bridge: ${(e as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+}
+
+void main();

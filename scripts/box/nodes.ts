@@ -1,0 +1,89 @@
+/**
+ * The box's nodes: one kwok Node per worker host of the stack's pool, with the allocatable the kubelet would
+ * report after the pool's reservations (WorkerNodePool's own nodeCapacity), its labels and taints, and a pod
+ * holding the DaemonSet overhead (CNI, log shipper) that loaders cannot use.
+ */
+import * as fs from "fs";
+import * as YAML from "yaml";
+import { formatCpu, formatMemory } from "../../components/common/quantity";
+import { NodeCapacity, nodeCapacity, resolveReservations } from "../../components/worker-node-pool/capacity";
+import { PROJECT } from "../../config/load";
+import { poolSchema } from "../../config/schema";
+import { KubeObject } from "./kube";
+
+export interface BoxNode extends NodeCapacity {
+    capacity: { cpu: string; memory: string };
+    /** What DaemonSets request on every node. */
+    overhead: { cpu: string; memory: string };
+}
+
+/** The worker hosts of a stack file's `pool`, as the box's nodes. */
+export function poolNodes(stackFile: string): BoxNode[] {
+    const doc = YAML.parse(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> };
+    const parsed = poolSchema.safeParse(doc.config?.[`${PROJECT}:pool`]);
+    if (!parsed.success) {
+        throw new Error(
+            `${stackFile}: ${PROJECT}:pool: ${parsed.error.issues.map((i) => i.message).join("; ")}`,
+        );
+    }
+    const reservations = resolveReservations(parsed.data.reservations, `${PROJECT}:pool.reservations`);
+    return parsed.data.hosts
+        .filter((h) => (h.roles ?? ["worker"]).includes("worker"))
+        .map((h) => ({
+            ...nodeCapacity(h, reservations),
+            capacity: { cpu: String(h.cpu), memory: h.memory },
+            overhead: reservations.daemonSetOverhead,
+        }));
+}
+
+export function nodeObject(node: BoxNode): KubeObject {
+    return {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: {
+            name: node.name,
+            // kwok manages the nodes carrying this annotation, and only those.
+            annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+            labels: {
+                ...node.labels,
+                "kubernetes.io/hostname": node.name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                type: "kwok",
+            },
+        },
+        spec: { taints: node.taints },
+        status: {
+            capacity: { cpu: node.capacity.cpu, memory: node.capacity.memory, pods: "110" },
+            allocatable: {
+                cpu: formatCpu(node.allocatable.cpuMillis),
+                memory: formatMemory(node.allocatable.memoryBytes),
+                pods: "110",
+            },
+        },
+    };
+}
+
+/** A pod bound to the node that requests the DaemonSet overhead, so loaders get only what is left. */
+export function overheadPod(node: BoxNode): KubeObject {
+    return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+            name: `daemonset-overhead-${node.name}`,
+            namespace: "kube-system",
+            labels: { box: "overhead" },
+        },
+        spec: {
+            nodeName: node.name,
+            tolerations: [{ operator: "Exists" }],
+            containers: [
+                {
+                    name: "overhead",
+                    image: "registry.invalid/overhead:never-pulled",
+                    resources: { requests: node.overhead, limits: node.overhead },
+                },
+            ],
+        },
+    };
+}

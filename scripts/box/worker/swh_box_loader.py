@@ -1,0 +1,76 @@
+"""A stand-in SWH loader for the autoscaling box: a real Celery app whose tasks sleep and record completion.
+
+The bridge (scripts/box/bridge.ts) starts one worker per Running loader pod with the pod's own settings (broker,
+queues, concurrency, max tasks per child from its ConfigMap and Secret), the way SWH runs loaders: early ack,
+prefetch 1, -Ofair. Tests publish with `python -m swh_box_loader publish`.
+"""
+
+import json
+import os
+import sys
+import time
+
+from celery import Celery
+
+app = Celery("swh-box-loader", broker=os.environ.get("BOX_BROKER_URL", "amqp://"))
+app.conf.update(
+    # SWH's worker settings: a task is acknowledged when received (early ack) and each process reserves one.
+    task_acks_late=False,
+    worker_prefetch_multiplier=1,
+    task_create_missing_queues=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    task_serializer="json",
+)
+
+RECORD = os.environ.get("BOX_TASK_RECORD", "")
+POD = os.environ.get("BOX_POD", "")
+
+
+def load(task_id: str, seconds: float) -> str:
+    """Sleeps like a loader visiting an origin, then appends {task, pod, started, finished} to the record."""
+    started = time.time()
+    time.sleep(seconds)
+    line = json.dumps({"task": task_id, "pod": POD, "started": started, "finished": time.time()}) + "\n"
+    fd = os.open(RECORD, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())  # one write on an O_APPEND file: lines never interleave
+    finally:
+        os.close(fd)
+    return task_id
+
+
+def task_name(queue: str) -> str:
+    """SWH routes a task to the queue of its name; `save_code_now:<task>` queues carry the same task."""
+    return queue.split(":")[-1]
+
+
+for name in sorted({task_name(q) for q in os.environ.get("BOX_QUEUES", "").split(",") if q}):
+    app.task(name=name)(load)
+
+
+def publish(argv: list[str]) -> None:
+    """publish QUEUE COUNT SECONDS PREFIX: sends COUNT tasks named PREFIX-<i> that sleep SECONDS."""
+    queue, count, seconds, prefix = argv[0], int(argv[1]), float(argv[2]), argv[3]
+    with app.connection_for_write() as conn:
+        for i in range(count):
+            app.send_task(task_name(queue), args=[f"{prefix}-{i}", seconds], queue=queue, connection=conn)
+
+
+def declare(queues: list[str]) -> None:
+    """declare QUEUE...: creates the durable queues, as a scheduler does before KEDA polls them."""
+    with app.connection_for_write() as conn:
+        for q in queues:
+            app.amqp.queues.select_add(q)
+            app.amqp.queues[q].bind(conn.default_channel).declare()
+
+
+def purge(queues: list[str]) -> None:
+    """purge QUEUE...: drops the queues' ready messages (a test's clean start)."""
+    with app.connection_for_write() as conn:
+        for q in queues:
+            conn.default_channel.queue_purge(q)
+
+
+if __name__ == "__main__":
+    {"publish": publish, "declare": declare, "purge": purge}[sys.argv[1]](sys.argv[2:])

@@ -1,0 +1,216 @@
+/**
+ * The autoscaling, for real: the box (scripts/box) runs a Kubernetes control plane, kwok nodes shaped like the
+ * pool's hosts, the real KEDA operator and metrics server, RabbitMQ, and a Celery worker per Running loader
+ * pod; the real engine deploys Pulumi.box.yaml into it. Then tasks are published and the cluster is watched.
+ */
+import { strict as assert } from "assert";
+import { Box, boxUp, startRabbitmq, stopRabbitmq } from "../../scripts/box/box";
+import { poolNodes } from "../../scripts/box/nodes";
+import {
+    BOX_STACK_FILE,
+    BoxLoader,
+    boxLoaders,
+    declareQueues,
+    deployBoxStack,
+    publish,
+    purgeQueues,
+} from "../../scripts/box/stack";
+import { Sampler, replicaState, scaledObjectConditions, taskRecords } from "../../scripts/box/watch";
+
+const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+
+/** Polls `f` every 500 ms until it returns a value, or fails after `seconds` saying what was awaited. */
+async function until<T>(what: string, seconds: number, f: () => Promise<T | undefined | false>): Promise<T> {
+    const deadline = Date.now() + seconds * 1000;
+    let last: unknown;
+    while (Date.now() < deadline) {
+        try {
+            const v = await f();
+            if (v !== undefined && v !== false) return v as T;
+        } catch (e) {
+            last = e;
+        }
+        await sleep(0.5);
+    }
+    throw new Error(`timed out after ${seconds}s waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+}
+
+describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", function () {
+    let box: Box;
+    let git: BoxLoader;
+    let svn: BoxLoader;
+    let sampler: Sampler;
+    const fits: Record<string, number> = {};
+    const run = `t${Date.now()}`;
+
+    const state = (l: BoxLoader) => replicaState(box.kube, l.namespace, `loader-${l.loader}`);
+    const done = (prefix: string) => taskRecords(box.taskRecord, prefix);
+
+    /** Every task of `prefix` recorded exactly once: nothing lost, nothing duplicated. */
+    function assertExactlyOnce(prefix: string, count: number): void {
+        const records = done(`${prefix}-`);
+        const ids = records.map((r) => r.task);
+        const dups = ids.filter((id, i) => ids.indexOf(id) !== i);
+        assert.deepEqual(dups, [], `tasks run more than once: ${dups.join(", ")}`);
+        const missing = Array.from({ length: count }, (_, i) => `${prefix}-${i}`).filter(
+            (id) => !ids.includes(id),
+        );
+        assert.deepEqual(missing, [], `tasks lost: ${missing.join(", ")}`);
+    }
+
+    before(async function () {
+        box = await boxUp(poolNodes(BOX_STACK_FILE));
+        [git, svn] = boxLoaders();
+        const queues = [...git.queues, ...svn.queues];
+        declareQueues(box, queues);
+        purgeQueues(box, queues);
+        console.log("      `pulumi up` of Pulumi.box.yaml into the box");
+        const changes = await deployBoxStack(box);
+        console.log(`      stack: ${JSON.stringify(changes)}`);
+        // What the pool holds per loader, as the program computed it (the stack output).
+        const { openBoxStack } = await import("../../scripts/box/stack");
+        const outputs = await (await openBoxStack(box)).outputs();
+        const capacity = outputs.loaderCapacity.value as Record<string, { maxReplicas: number }>;
+        for (const l of [git, svn]) fits[l.loader] = capacity[l.loader].maxReplicas;
+        sampler = new Sampler(
+            box.kube,
+            [git, svn].map((l) => ({
+                name: l.loader,
+                namespace: l.namespace,
+                deployment: `loader-${l.loader}`,
+            })),
+        );
+    });
+
+    after(async () => {
+        await sampler?.stop();
+        box?.kube.close();
+    });
+
+    it("1. idle queues: 0 replicas, the ScaledObject ready and inactive", async () => {
+        for (const l of [git, svn]) {
+            const s = await until(`${l.loader} at 0 replicas`, l.cooldownPeriod + 30, async () => {
+                const s = await state(l);
+                return s.desired === 0 && s.running + s.pending + s.terminating === 0 ? s : undefined;
+            });
+            assert.equal(s.desired, 0);
+            const c = await until(`${l.loader}'s ScaledObject conditions`, 30, async () => {
+                const c = await scaledObjectConditions(box.kube, l.namespace, `loader-${l.loader}`);
+                return c.Ready === "True" && c.Active ? c : undefined;
+            });
+            assert.equal(c.Active, "False", `${l.loader}: idle queues must not activate the ScaledObject`);
+        }
+    });
+
+    it("2. N tasks published: a worker within the polling interval, then min(ceil(N/value), what fits), never over a node's allocatable", async () => {
+        const n = 40;
+        const seconds = 15;
+        const t0 = Date.now();
+        publish(box, git.queues[0], n, seconds, `${run}-burst`);
+        await until(
+            "the first git pod Running",
+            git.pollingInterval + 10,
+            async () => (await state(git)).running > 0,
+        );
+        const firstWorker = (Date.now() - t0) / 1000;
+        console.log(
+            `      first worker Running after ${firstWorker.toFixed(1)}s (polling interval ${git.pollingInterval}s)`,
+        );
+        assert.ok(firstWorker <= git.pollingInterval + 8, `first worker after ${firstWorker}s`);
+
+        const expected = Math.min(Math.ceil(n / git.queueThreshold), fits.git);
+        const peak = await until(`git at ${expected} Running replicas`, 90, async () => {
+            const s = await state(git);
+            return s.running === expected ? s : undefined;
+        });
+        console.log(
+            `      peak: ${JSON.stringify(peak)} (ceil(${n}/${git.queueThreshold}) = ${Math.ceil(n / git.queueThreshold)}, pool holds ${fits.git})`,
+        );
+        assert.equal(peak.desired, expected);
+        assert.equal(peak.pending, 0, "the program clamps maxReplicas to what fits: nothing left Pending");
+        assert.deepEqual(sampler.overcommits(), [], "a node held more than its allocatable");
+    });
+
+    it("4. queues drained: back to 0 replicas after the cooldown", async () => {
+        await until("all 40 burst tasks done", 240, async () => done(`${run}-burst-`).length >= 40);
+        const drained = Date.now();
+        await until("git back to 0 pods", git.cooldownPeriod + 90, async () => {
+            const s = await state(git);
+            return s.desired === 0 && s.running + s.terminating + s.pending === 0;
+        });
+        console.log(
+            `      0 pods ${((Date.now() - drained) / 1000).toFixed(1)}s after the last task (cooldown ${git.cooldownPeriod}s)`,
+        );
+    });
+
+    it("5. every published task completed exactly once across the scale-downs", () => {
+        assertExactlyOnce(`${run}-burst`, 40);
+        const pods = new Set(done(`${run}-burst-`).map((r) => r.pod));
+        assert.ok(pods.size > 1, `the burst ran on ${pods.size} pod(s)`);
+    });
+
+    it("3. two loaders sharing the pool both make progress; what does not fit stays Pending", async () => {
+        // svn first: whichever loader wakes first takes the free room, and the other waits in Pending.
+        publish(box, svn.queues[0], 16, 15, `${run}-shared-svn`);
+        await until("svn Running", 60, async () => (await state(svn)).running > 0);
+        publish(box, git.queues[0], 30, 15, `${run}-shared-git`);
+        const both = await until("git and svn both Running with pods Pending", 120, async () => {
+            const g = await state(git);
+            const s = await state(svn);
+            return g.running > 0 && s.running > 0 && g.pending + s.pending > 0 ? { g, s } : undefined;
+        });
+        console.log(`      git ${JSON.stringify(both.g)}; svn ${JSON.stringify(both.s)}`);
+        await until(
+            "tasks of both loaders completing",
+            120,
+            async () => done(`${run}-shared-git-`).length > 0 && done(`${run}-shared-svn-`).length > 0,
+        );
+        await until(
+            "both backlogs done",
+            400,
+            async () => done(`${run}-shared-git-`).length >= 30 && done(`${run}-shared-svn-`).length >= 16,
+        );
+        assertExactlyOnce(`${run}-shared-git`, 30);
+        assertExactlyOnce(`${run}-shared-svn`, 16);
+        assert.deepEqual(sampler.overcommits(), [], "a node held more than its allocatable");
+        for (const l of [git, svn]) {
+            await until(`${l.loader} back to 0`, l.cooldownPeriod + 90, async () => {
+                const s = await state(l);
+                return s.desired === 0 && s.running + s.terminating + s.pending === 0;
+            });
+        }
+    });
+
+    it("6. RabbitMQ stopped: the ScaledObject falls back to its configured replicas, and recovers", async () => {
+        publish(box, svn.queues[0], 2, 40, `${run}-fallback`);
+        await until("svn at 1 Running replica", 60, async () => (await state(svn)).running >= 1);
+        await stopRabbitmq();
+        try {
+            const c = await until("the Fallback condition", 90, async () => {
+                const c = await scaledObjectConditions(box.kube, svn.namespace, "loader-svn");
+                return c.Fallback === "True" ? c : undefined;
+            });
+            assert.equal(c.Fallback, "True");
+            const s = await until(`svn at the fallback's ${svn.fallback.replicas} replicas`, 60, async () => {
+                const s = await state(svn);
+                return s.desired === svn.fallback.replicas && s.running === svn.fallback.replicas
+                    ? s
+                    : undefined;
+            });
+            console.log(`      fallback: ${JSON.stringify(s)}`);
+        } finally {
+            await startRabbitmq();
+        }
+        await until("the Fallback condition cleared", 90, async () => {
+            const c = await scaledObjectConditions(box.kube, svn.namespace, "loader-svn");
+            return c.Fallback === "False" || c.Fallback === undefined;
+        });
+        await until("both fallback tasks done", 180, async () => done(`${run}-fallback-`).length >= 2);
+        assertExactlyOnce(`${run}-fallback`, 2);
+        await until("svn back to 0", svn.cooldownPeriod + 90, async () => {
+            const s = await state(svn);
+            return s.desired === 0 && s.running + s.terminating + s.pending === 0;
+        });
+        assert.deepEqual(sampler.overcommits(), [], "a node held more than its allocatable");
+    });
+});
