@@ -48,9 +48,16 @@ export function purgeQueues(box: Box, queues: string[]): void {
     celery(box, ["purge", ...queues]);
 }
 
-/** Publishes `count` tasks named `<prefix>-<i>` that each sleep `seconds`, to `queue`. */
-export function publish(box: Box, queue: string, count: number, seconds: number, prefix: string): void {
-    celery(box, ["publish", queue, String(count), String(seconds), prefix]);
+/** Publishes `count` tasks named `<prefix>-<i>` (i from `first`) that each sleep `seconds`, to `queue`. */
+export function publish(
+    box: Box,
+    queue: string,
+    count: number,
+    seconds: number,
+    prefix: string,
+    first = 0,
+): void {
+    celery(box, ["publish", queue, String(count), String(seconds), prefix, String(first)]);
 }
 
 function celery(box: Box, args: string[]): void {
@@ -61,23 +68,36 @@ function celery(box: Box, args: string[]): void {
     });
 }
 
-/** Opens the box stack with the box's broker credentials; `config` overrides plain keys (JSON text). */
-export function openBoxStack(box: Box, config: Record<string, string> = {}): Promise<Stack> {
-    return openStack(BOX_STACK, {
+/**
+ * Opens the box stack with the box's broker credentials. `loaders` replaces the stack file's loaders in the
+ * work directory's copy (typed config such as lists cannot be set through `pulumi config set`).
+ */
+export async function openBoxStack(box: Box, loaders?: unknown[]): Promise<Stack> {
+    const stack = await openStack(BOX_STACK, {
         stackFile: path.basename(BOX_STACK_FILE),
         secrets: { brokerAmqpUrl: box.rabbit.amqpUrl, brokerManagementUrl: box.rabbit.managementUrl },
-        config,
     });
+    if (loaders) {
+        const file = path.join(stack.workspace.workDir, `Pulumi.${BOX_STACK}.yaml`);
+        const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
+        doc.setIn(["config", "elastic-workers:loaders"], loaders);
+        fs.writeFileSync(file, doc.toString());
+    }
+    return stack;
 }
 
 /** `pulumi up` of the box stack, its output streamed; returns the update summary's resource changes. */
-export async function deployBoxStack(
-    box: Box,
-    config: Record<string, string> = {},
-): Promise<Record<string, number>> {
-    const stack = await openBoxStack(box, config);
+export async function deployBoxStack(box: Box, loaders?: unknown[]): Promise<Record<string, number>> {
+    const stack = await openBoxStack(box, loaders);
     const res = await stack.up({ onOutput: (o) => process.stdout.write(o) });
     return res.summary.resourceChanges ?? {};
+}
+
+/** What the pool holds of each loader (maxReplicas after the capacity bound), from the stack's outputs. */
+export async function loaderFits(box: Box): Promise<Record<string, number>> {
+    const outputs = await (await openBoxStack(box)).outputs();
+    const capacity = outputs.loaderCapacity.value as Record<string, { maxReplicas: number }>;
+    return Object.fromEntries(Object.entries(capacity).map(([k, v]) => [k, v.maxReplicas]));
 }
 
 /** Removes the box stack's state: after the box's data is wiped, its resources are gone with it. */

@@ -4,7 +4,7 @@
  * pod; the real engine deploys Pulumi.box.yaml into it. Then tasks are published and the cluster is watched.
  */
 import { strict as assert } from "assert";
-import { Box, boxUp, startRabbitmq, stopRabbitmq } from "../../scripts/box/box";
+import { Box, boxDown, boxUp, startRabbitmq, stopRabbitmq } from "../../scripts/box/box";
 import { poolNodes } from "../../scripts/box/nodes";
 import {
     BOX_STACK_FILE,
@@ -12,6 +12,7 @@ import {
     boxLoaders,
     declareQueues,
     deployBoxStack,
+    loaderFits,
     publish,
     purgeQueues,
 } from "../../scripts/box/stack";
@@ -68,10 +69,7 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         const changes = await deployBoxStack(box);
         console.log(`      stack: ${JSON.stringify(changes)}`);
         // What the pool holds per loader, as the program computed it (the stack output).
-        const { openBoxStack } = await import("../../scripts/box/stack");
-        const outputs = await (await openBoxStack(box)).outputs();
-        const capacity = outputs.loaderCapacity.value as Record<string, { maxReplicas: number }>;
-        for (const l of [git, svn]) fits[l.loader] = capacity[l.loader].maxReplicas;
+        Object.assign(fits, await loaderFits(box));
         sampler = new Sampler(
             box.kube,
             [git, svn].map((l) => ({
@@ -82,9 +80,11 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         );
     });
 
+    // Leave nothing running; the box's data (etcd, queues) stays for the next run, like the stack's state.
     after(async () => {
         await sampler?.stop();
         box?.kube.close();
+        await boxDown();
     });
 
     it("1. idle queues: 0 replicas, the ScaledObject ready and inactive", async () => {
@@ -105,8 +105,8 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
     it("2. N tasks published: a worker within the polling interval, then min(ceil(N/value), what fits), never over a node's allocatable", async () => {
         const n = 40;
         const seconds = 15;
-        const t0 = Date.now();
         publish(box, git.queues[0], n, seconds, `${run}-burst`);
+        const t0 = Date.now();
         await until(
             "the first git pod Running",
             git.pollingInterval + 10,

@@ -230,6 +230,36 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
         /^elastic-workers:loaders\[0\]\.minReplicas: expected at most maxReplicas \(4\)/,
     ],
     [
+        "neither packages nor a prebuilt image",
+        (d) => set(d, [...git, "packages"], undefined),
+        /^elastic-workers:loaders\[0\]\.packages: required, expected the pinned packages .* or loaders\[0\]\.image/,
+    ],
+    [
+        "both packages and a prebuilt image",
+        (d) => set(d, [...git, "image"], `docker.io/swh/loader_git@sha256:${"a".repeat(64)}`),
+        /^elastic-workers:loaders\[0\]\.image: expected either image or packages, not both/,
+    ],
+    [
+        "prebuilt image by tag",
+        (d) =>
+            set(
+                set(d, [...git, "packages"], undefined),
+                [...git, "image"],
+                "docker.io/swh/loader_git:latest",
+            ),
+        /^elastic-workers:loaders\[0\]\.image: expected a digest-pinned image/,
+    ],
+    [
+        "warm workers without a floor",
+        (d) => set(d, [...git, "scaleToZero"], false),
+        /^elastic-workers:loaders\[0\]\.scaleToZero: expected true, or false with minReplicas >= 1/,
+    ],
+    [
+        "kubeconfig and rendering together",
+        (d) => set(d, ["kubernetes"], { kubeconfig: "kubeconfig", renderYamlToDirectory: "out" }),
+        /^elastic-workers:kubernetes\.kubeconfig: expected either kubeconfig or renderYamlToDirectory, not both/,
+    ],
+    [
         "request too big for any host",
         (d) =>
             set(set(d, [...git, "requests"], { cpu: "8", memory: "512Mi" }), [...git, "limits"], {

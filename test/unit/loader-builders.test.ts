@@ -171,6 +171,16 @@ describe("loader builders", () => {
         assert.equal(spec.idleReplicaCount, 0);
     });
 
+    it("scaleToZero false keeps the floor running when idle (no idleReplicaCount)", () => {
+        const spec = (
+            objectsOf({ ...base, minReplicas: 2, scaleToZero: false }).scaled as ReturnType<
+                typeof scaledObject
+            >
+        ).spec;
+        assert.equal(spec.minReplicaCount, 2);
+        assert.equal(spec.idleReplicaCount, undefined);
+    });
+
     it("ScaledJob mode: one-shot workers, gradual rollout, accurate strategy, deadline past the task timeout", () => {
         const { scaled, env } = objectsOf({ ...base, mode: "job", taskTimeoutSeconds: 36000 });
         const spec = (scaled as ReturnType<typeof scaledJob>).spec!;

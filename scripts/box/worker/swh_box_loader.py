@@ -50,10 +50,12 @@ for name in sorted({task_name(q) for q in os.environ.get("BOX_QUEUES", "").split
 
 
 def publish(argv: list[str]) -> None:
-    """publish QUEUE COUNT SECONDS PREFIX: sends COUNT tasks named PREFIX-<i> that sleep SECONDS."""
+    """publish QUEUE COUNT SECONDS PREFIX [FIRST]: sends COUNT tasks named PREFIX-<i> (i from FIRST, default 0)
+    that sleep SECONDS."""
     queue, count, seconds, prefix = argv[0], int(argv[1]), float(argv[2]), argv[3]
+    first = int(argv[4]) if len(argv) > 4 else 0
     with app.connection_for_write() as conn:
-        for i in range(count):
+        for i in range(first, first + count):
             app.send_task(task_name(queue), args=[f"{prefix}-{i}", seconds], queue=queue, connection=conn)
 
 
