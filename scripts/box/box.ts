@@ -29,6 +29,7 @@ export const PORTS = {
     kedaGrpc: 19666,
     kedaAdapter: 16444,
     kedaAdapterMetrics: 18082,
+    metricsServer: 16445,
     amqp: 35672,
     rabbitManagement: 35673,
     rabbitDist: 35674,
@@ -271,7 +272,14 @@ export function openBox(): Box {
     };
 }
 
-const KWOK_STAGES = ["node/fast/node-initialize.yaml", "pod/fast/pod-ready.yaml"];
+const KWOK_STAGES = [
+    "stage/node/fast/node-initialize.yaml",
+    "stage/pod/fast/pod-ready.yaml",
+    // A kubelet's /metrics/resource per node, with each pod's CPU from its kwok.x-k8s.io/usage-cpu annotation
+    // (set by the bridge from its worker's state), for metrics-server and the benchmark's CPU-based HPA.
+    "metrics/resource/metrics-resource.yaml",
+    "metrics/usage/usage-from-annotation.yaml",
+];
 
 /**
  * kwok's configuration: nodes come up Ready and renew their leases; scheduled pods become Running. No pod-delete
@@ -280,9 +288,7 @@ const KWOK_STAGES = ["node/fast/node-initialize.yaml", "pod/fast/pod-ready.yaml"
 function kwokConfig(): string {
     const dir = sh("go", ["mod", "download", "-json", `sigs.k8s.io/kwok@${versions().KWOK_VERSION}`]);
     const moduleDir = (JSON.parse(dir) as { Dir: string }).Dir;
-    const stages = KWOK_STAGES.map((s) =>
-        fs.readFileSync(path.join(moduleDir, "kustomize/stage", s), "utf8"),
-    );
+    const stages = KWOK_STAGES.map((s) => fs.readFileSync(path.join(moduleDir, "kustomize", s), "utf8"));
     return stages.join("\n---\n");
 }
 
@@ -423,7 +429,7 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
     );
     for (const node of nodes) {
         await kube.ensure("/api/v1/nodes", nodeObject(node));
-        await kube.ensure("/api/v1/namespaces/kube-system/pods", overheadPod(node));
+        await kube.ensure("/api/v1/namespaces/kube-system/pods", overheadPod(node), { update: false });
     }
     if (!alive("kwok")) {
         const cfg = path.join(BOX, "kwok.yaml");
@@ -436,6 +442,11 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
             `--server-address=127.0.0.1:${PORTS.kwok}`,
             "--cidr=10.244.0.0/16",
             "--node-lease-duration-seconds=40",
+            // Nodes answer on loopback, over TLS as kubelets do (metrics-server scrapes them).
+            "--node-ip=127.0.0.1",
+            `--node-port=${PORTS.kwok}`,
+            `--tls-cert-file=${pki.apiserver.cert}`,
+            `--tls-private-key-file=${pki.apiserver.key}`,
         ]);
     }
     await waitUntil(
@@ -459,7 +470,7 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
     step(
         7,
         STEPS,
-        `KEDA ${versions().KEDA_VERSION}: CRDs, operator, metrics server (APIService external.metrics.k8s.io)`,
+        `KEDA ${versions().KEDA_VERSION} (CRDs, operator, external metrics), metrics-server ${versions().METRICS_SERVER_VERSION}`,
     );
     const keda = kedaModuleDir();
     const crds = fs.readdirSync(path.join(keda, "config/crd/bases")).filter((f) => f.endsWith(".yaml"));
@@ -549,6 +560,50 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
         logOf("keda-adapter"),
     );
 
+    if (!alive("metrics-server")) {
+        daemon("metrics-server", tool(bin, "metrics-server"), [
+            "--bind-address=127.0.0.1",
+            `--secure-port=${PORTS.metricsServer}`,
+            `--tls-cert-file=${pki.metricsServer.cert}`,
+            `--tls-private-key-file=${pki.metricsServer.key}`,
+            `--kubeconfig=${kubeconfig}`,
+            `--authentication-kubeconfig=${kubeconfig}`,
+            `--authorization-kubeconfig=${kubeconfig}`,
+            "--kubelet-preferred-address-types=InternalIP",
+            "--kubelet-use-node-status-port",
+            // kwok's serving certificate is the box's, not one per node.
+            "--kubelet-insecure-tls",
+            "--metric-resolution=15s",
+        ]);
+    }
+    await kube.ensure("/api/v1/namespaces/kube-system/services", {
+        metadata: { name: "metrics-server", namespace: "kube-system" },
+        spec: { type: "ExternalName", externalName: "localhost", ports: [{ port: PORTS.metricsServer }] },
+    });
+    await kube.ensure("/apis/apiregistration.k8s.io/v1/apiservices", {
+        metadata: { name: "v1beta1.metrics.k8s.io" },
+        spec: {
+            group: "metrics.k8s.io",
+            version: "v1beta1",
+            service: { namespace: "kube-system", name: "metrics-server", port: PORTS.metricsServer },
+            caBundle: fs.readFileSync(pki.ca).toString("base64"),
+            groupPriorityMinimum: 100,
+            versionPriority: 100,
+        },
+    });
+    await waitUntil(
+        "the resource metrics API (metrics-server scraping the kwok nodes)",
+        120,
+        async () => {
+            try {
+                return (await kube.list("/apis/metrics.k8s.io/v1beta1/nodes")).length >= nodes.length;
+            } catch {
+                return false;
+            }
+        },
+        logOf("metrics-server"),
+    );
+
     step(8, STEPS, "Celery (PyPI) for the loader workers");
     const python = celeryPython();
     const taskRecord = path.join(BOX, "tasks.jsonl");
@@ -585,10 +640,33 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
     };
 }
 
+/** SIGTERM, then up to 30 s for the process to exit (its port to be free), then SIGKILL. */
+async function stopAndWait(name: string): Promise<boolean> {
+    const f = pidFile(name);
+    if (!fs.existsSync(f)) return false;
+    const pid = Number(fs.readFileSync(f, "utf8"));
+    const gone = () => {
+        try {
+            process.kill(pid, 0);
+            return false;
+        } catch {
+            return true;
+        }
+    };
+    const was = stopByPidFile(f);
+    try {
+        await waitFor(`${name} to exit`, 30, gone);
+    } catch {
+        process.kill(pid, "SIGKILL");
+    }
+    return was;
+}
+
 /** Stops every process of the box, in reverse order; keeps certificates, tools and the Celery venv. */
 export async function boxDown(opts: { wipe?: boolean } = {}): Promise<void> {
     const order = [
         "bridge",
+        "metrics-server",
         "keda-adapter",
         "keda-operator",
         "kwok",
@@ -598,7 +676,7 @@ export async function boxDown(opts: { wipe?: boolean } = {}): Promise<void> {
         "etcd",
     ];
     for (const name of order) {
-        if (stopByPidFile(pidFile(name))) console.log(`stopped ${name}`);
+        if (await stopAndWait(name)) console.log(`stopped ${name}`);
     }
     if (alive("rabbitmq")) {
         await stopRabbitmq();

@@ -19,6 +19,8 @@ const SERVER = process.env.BOX_SERVER ?? "https://127.0.0.1:16443";
 const PYTHON = process.env.BOX_PYTHON!;
 const RECORD = process.env.BOX_TASK_RECORD!;
 const POLL_MS = 500;
+/** Where workers flag a running task (see swh_box_loader.py). */
+const BUSY_DIR = path.join(BOX, "busy");
 
 interface Worker {
     pod: string;
@@ -26,6 +28,8 @@ interface Worker {
     proc: ChildProcess;
     exited: boolean;
     terminating: boolean;
+    /** The CPU usage last reported for the pod (kwok.x-k8s.io/usage-cpu). */
+    reportedCpu?: string;
     killTimer?: NodeJS.Timeout;
 }
 
@@ -100,6 +104,7 @@ async function startWorker(pod: KubeObject): Promise<void> {
             BOX_QUEUES: s.queues.join(","),
             BOX_POD: pod.metadata.name,
             BOX_TASK_RECORD: RECORD,
+            BOX_BUSY_DIR: BUSY_DIR,
             // Named so `pkill -f` finds strays after the bridge is gone.
             SWH_BOX_ROLE: "swh-box-loader-worker",
         },
@@ -119,6 +124,20 @@ async function startWorker(pod: KubeObject): Promise<void> {
     });
     workers.set(uid, w);
     log(`${name}: Running on ${pod.spec.nodeName}, worker pid ${proc.pid} (queues ${s.queues.join(", ")})`);
+}
+
+/**
+ * CPU usage as a CPU-bound loader would show it, for kwok's emulated kubelet metrics: its CPU request while a
+ * task runs, 1m when idle. Only the benchmark's CPU-based HPA reads it; KEDA scales on the queues.
+ */
+async function reportCpu(w: Worker, pod: KubeObject): Promise<void> {
+    const busy = fs.existsSync(path.join(BUSY_DIR, w.pod));
+    const cpu = busy ? String(pod.spec.containers[0].resources?.requests?.cpu ?? "500m") : "1m";
+    if (cpu === w.reportedCpu) return;
+    await kube.mergePatch(`/api/v1/namespaces/${w.namespace}/pods/${w.pod}`, {
+        metadata: { annotations: { "kwok.x-k8s.io/usage-cpu": cpu } },
+    });
+    w.reportedCpu = cpu;
 }
 
 function terminate(w: Worker, pod: KubeObject): void {
@@ -160,6 +179,7 @@ async function reconcile(): Promise<void> {
             workers.delete(uid);
         }
         if (!workers.has(uid)) await startWorker(pod);
+        else await reportCpu(workers.get(uid)!, pod);
     }
     // A pod force-deleted by someone else: its worker goes at once, as on a node that lost it.
     for (const [uid, w] of workers) {
@@ -172,6 +192,7 @@ async function reconcile(): Promise<void> {
 
 async function main(): Promise<void> {
     if (!PYTHON || !RECORD) throw new Error("bridge: BOX_PYTHON and BOX_TASK_RECORD must be set");
+    fs.mkdirSync(BUSY_DIR, { recursive: true });
     let stopping = false;
     process.on("SIGTERM", () => {
         stopping = true;

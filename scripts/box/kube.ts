@@ -105,12 +105,18 @@ export class Kube {
         }
     }
 
-    /** Creates the object, or leaves the existing one (409) as it is. */
-    async ensure(collection: string, obj: KubeObject): Promise<void> {
+    /**
+     * Creates the object, or merges it into the existing one (409): a box brought up again converges.
+     * `update: false` leaves an existing object as it is (pods: their spec is immutable).
+     */
+    async ensure(collection: string, obj: KubeObject, opts: { update?: boolean } = {}): Promise<void> {
         try {
             await this.request("POST", collection, obj);
         } catch (e) {
             if (!(e instanceof KubeError && e.status === 409)) throw e;
+            if (opts.update === false) return;
+            const { status: _status, ...desired } = obj;
+            await this.mergePatch(`${collection}/${obj.metadata.name}`, desired);
         }
     }
 

@@ -43,7 +43,12 @@ export function nodeObject(node: BoxNode): KubeObject {
         metadata: {
             name: node.name,
             // kwok manages the nodes carrying this annotation, and only those.
-            annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+            annotations: {
+                "kwok.x-k8s.io/node": "fake",
+                "node.alpha.kubernetes.io/ttl": "0",
+                // Where metrics-server finds this node's kubelet-like resource metrics on kwok's server.
+                "metrics.k8s.io/resource-metrics-path": `/metrics/nodes/${node.name}/metrics/resource`,
+            },
             labels: {
                 ...node.labels,
                 "kubernetes.io/hostname": node.name,

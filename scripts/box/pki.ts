@@ -18,6 +18,8 @@ export interface BoxPki {
     frontProxyClient: { cert: string; key: string };
     /** ca.crt, tls.crt, tls.key: the layout KEDA's operator and metrics server read (--cert-dir). */
     kedaDir: string;
+    /** metrics-server's serving pair (the resource metrics API, for the benchmark's CPU-based HPA). */
+    metricsServer: { cert: string; key: string };
 }
 
 function openssl(args: string[], input?: string): void {
@@ -100,8 +102,13 @@ export function ensurePki(dir: string): BoxPki {
             key: path.join(pki, "front-proxy-client.key"),
         },
         kedaDir,
+        metricsServer: {
+            cert: path.join(pki, "metrics-server.crt"),
+            key: path.join(pki, "metrics-server.key"),
+        },
     };
-    if (fs.existsSync(path.join(kedaDir, "tls.key"))) return paths;
+    // The last file made marks a complete set.
+    if (fs.existsSync(paths.metricsServer.key)) return paths;
     fs.rmSync(pki, { recursive: true, force: true });
     fs.mkdirSync(kedaDir, { recursive: true, mode: 0o700 });
     const ca = makeCa(pki, "ca", "swh-box-ca");
@@ -126,6 +133,10 @@ export function ensurePki(dir: string): BoxPki {
     fs.copyFileSync(ca.cert, path.join(kedaDir, "ca.crt"));
     fs.renameSync(keda.cert, path.join(kedaDir, "tls.crt"));
     fs.renameSync(keda.key, path.join(kedaDir, "tls.key"));
+    issue(pki, "metrics-server", ca, "/CN=metrics-server", "serverAuth", [
+        ...loopback,
+        "DNS:metrics-server.kube-system.svc",
+    ]);
     return paths;
 }
 

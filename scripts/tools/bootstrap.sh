@@ -34,7 +34,7 @@ command -v git >/dev/null || die "git is not installed (go needs it for module m
 mkdir -p "$bin"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
-total=11
+total=12
 n=0
 started=$(date +%s)
 
@@ -179,6 +179,10 @@ PREPARE_MAIN=kube_staging build kubernetes-control-plane "$KUBE_VERSION" \
 build etcd "$ETCD_VERSION" server:etcd "go.etcd.io/etcd/server/v3@$ETCD_VERSION" -- go.etcd.io/etcd/server/v3
 build kwok "$KWOK_VERSION" kwok "sigs.k8s.io/kwok@$KWOK_VERSION" -- sigs.k8s.io/kwok/cmd/kwok \
     "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
+# The CPU-based HPA the benchmark compares against reads the resource metrics API: metrics-server, scraping
+# kwok's kubelet-like /metrics/resource endpoints.
+build metrics-server "$METRICS_SERVER_VERSION" metrics-server "sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION" -- \
+    sigs.k8s.io/metrics-server/cmd/metrics-server
 build keda "$KEDA_VERSION" "operator:keda-operator adapter:keda-adapter" "github.com/kedacore/keda/v2@$KEDA_VERSION" -- \
     "github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter" \
     "-X github.com/kedacore/keda/v2/version.Version=${KEDA_VERSION#v}"

@@ -27,5 +27,7 @@ KEDA_VERSION=v2.21.0
 KUBE_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
 KWOK_VERSION=v0.8.0
+# metrics-server for the benchmark's CPU-based HPA: the release built on the same k8s.io v0.36 libraries.
+METRICS_SERVER_VERSION=v0.9.0
 # Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (the Automation API's
 # in-process language server replaces it, see scripts/engine), pulumi-command/provider, pulumi-rancher2/provider.

@@ -25,12 +25,18 @@ app.conf.update(
 
 RECORD = os.environ.get("BOX_TASK_RECORD", "")
 POD = os.environ.get("BOX_POD", "")
+# While a task runs, this file exists: the bridge reports the pod busy (its CPU request) to kwok's metrics.
+BUSY = os.path.join(os.environ.get("BOX_BUSY_DIR", "/tmp"), POD or "none")
 
 
 def load(task_id: str, seconds: float) -> str:
     """Sleeps like a loader visiting an origin, then appends {task, pod, started, finished} to the record."""
     started = time.time()
-    time.sleep(seconds)
+    open(BUSY, "w").close()
+    try:
+        time.sleep(seconds)
+    finally:
+        os.unlink(BUSY)
     line = json.dumps({"task": task_id, "pod": POD, "started": started, "finished": time.time()}) + "\n"
     fd = os.open(RECORD, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
