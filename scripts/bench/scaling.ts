@@ -3,6 +3,7 @@
  *
  * Backlog profiles run in the box (scripts/box) under each scaling strategy, deployed by the real engine:
  *   project  this project's configuration (Pulumi.box.yaml with the component defaults for HPA behaviour)
+ *   previous the same with the HPA behaviour defaults before tuning
  *   fixed    replicas fixed at the max (minReplicas = maxReplicas, no scale to zero)
  *   cpu-hpa  a plain CPU-based HPA (autoscaling/v2, 80 % of the CPU request, min 1, Kubernetes' default
  *            behaviour) instead of the ScaledObject: the real HPA and metrics-server; kwok reports each pod's CPU
@@ -13,23 +14,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Box, boxUp } from "../box/box";
-import { poolNodes } from "../box/nodes";
-import {
-    BOX_STACK_FILE,
-    BoxLoader,
-    boxLoaders,
-    declareQueues,
-    deployBoxStack,
-    loaderFits,
-    publish,
-    purgeQueues,
-} from "../box/stack";
+import { Box } from "../box/box";
+import { BOX_STACK_FILE, BoxLoader, boxWithStack, deployBoxStack, publish, purgeQueues } from "../box/stack";
 import { Sample, Sampler, TaskRecord, replicaState, taskRecords } from "../box/watch";
 import { STATE } from "../engine/env";
 import * as YAML from "yaml";
 
-const TASK_SECONDS = 20;
+const TASK_SECONDS = 15;
 
 interface Publication {
     loader: string;
@@ -52,8 +43,8 @@ const PROFILES: Profile[] = [
     },
     {
         name: "trickle",
-        what: `1 task of ${TASK_SECONDS}s every 4s for 120s (git)`,
-        publications: Array.from({ length: 30 }, (_, i) => ({ loader: "git", at: i * 4, count: 1 })),
+        what: `1 task of ${TASK_SECONDS}s every 3s for 90s (git)`,
+        publications: Array.from({ length: 30 }, (_, i) => ({ loader: "git", at: i * 3, count: 1 })),
     },
     {
         name: "two-loaders",
@@ -65,7 +56,19 @@ const PROFILES: Profile[] = [
     },
 ];
 
-type Strategy = "project" | "fixed" | "cpu-hpa";
+type Strategy = "project" | "previous" | "fixed" | "cpu-hpa";
+
+/** The HPA behaviour defaults before this benchmark tuned them (components/keda-scaled-loader/plan.ts). */
+const PREVIOUS_HPA_BEHAVIOR = {
+    scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Pods", value: 4, periodSeconds: 15 }] },
+    scaleDown: {
+        stabilizationWindowSeconds: 60,
+        policies: [{ type: "Percent", value: 2, periodSeconds: 15 }],
+    },
+};
+
+/** Cost horizon, in optimum drain times: what every strategy pays for, idle or not. */
+const HORIZON = 2;
 
 /** The CPU-based HPA's target: a common choice, and what SWH's earlier charts would have used. */
 const CPU_TARGET_PERCENT = 80;
@@ -120,6 +123,7 @@ function loadersConfig(strategy: Strategy, fits: Record<string, number>, involve
             const n = fixedReplicas(name, fits, involved);
             return { ...l, minReplicas: n, maxReplicas: n, scaleToZero: false };
         }
+        if (strategy === "previous") return { ...l, hpaBehavior: PREVIOUS_HPA_BEHAVIOR };
         // One warm replica (a CPU HPA cannot scale from zero); its ScaledObject is then replaced.
         if (strategy === "cpu-hpa") return { ...l, minReplicas: 1, scaleToZero: false };
         return l;
@@ -188,6 +192,8 @@ async function runOne(
     console.log(`\n== ${profile.name} (${profile.what}) under ${strategy}`);
     const queues = loaders.flatMap((l) => l.queues);
     purgeQueues(box, queues);
+    // A CPU HPA left by an interrupted run would hold its loader at one replica.
+    for (const l of loaders) await dropCpuHpa(box, l);
     await deployBoxStack(
         box,
         loadersConfig(
@@ -245,7 +251,7 @@ async function runOne(
     });
     const drainedAt = Math.max(...records.map((r) => r.finished)) * 1000;
     let backToZero: number | null = null;
-    if (strategy === "project") {
+    if (strategy === "project" || strategy === "previous") {
         const cooldown = Math.max(...involved.map((l) => l.cooldownPeriod));
         await waitFor("back to zero", cooldown + 300, async () => {
             for (const l of involved) {
@@ -263,16 +269,27 @@ async function runOne(
     const samples = await sampler.stop();
     if (strategy === "cpu-hpa") for (const l of involved) await dropCpuHpa(box, l);
     const t = (s: Sample) => sampler.started + s.t;
-    // Worker-seconds: every pod holding a worker (Running or finishing in its grace period), sample by sample.
+    // Capacity bound: each loader's backlog in waves of what the pool holds (one loader after the other); a
+    // trickle's optimum also waits for its last task to arrive.
+    const waves = involved.reduce((sum, l) => {
+        const n = profile.publications.filter((p) => p.loader === l.loader).reduce((c, p) => c + p.count, 0);
+        return sum + Math.ceil(n / fits[l.loader]) * TASK_SECONDS;
+    }, 0);
+    const optimum = Math.max(waves, (lastPublish - start) / 1000 + TASK_SECONDS);
+    // Cost: worker-seconds of every pod holding a worker (Running, or finishing in its grace period), over the
+    // same horizon for every strategy: HORIZON x the optimum from the first publication, or the whole run if
+    // longer. After the run, the pods it ended with are counted to the horizon (fixed replicas never stop).
+    const podsAt = (x: Sample) =>
+        involved.reduce((n, l) => n + x.loaders[l.loader].running + x.loaders[l.loader].terminating, 0);
     let workerSeconds = 0;
     for (let i = 1; i < samples.length; i++) {
         if (t(samples[i]) < start) continue;
-        const pods = involved.reduce(
-            (s, l) => s + samples[i].loaders[l.loader].running + samples[i].loaders[l.loader].terminating,
-            0,
-        );
-        workerSeconds += (pods * (samples[i].t - samples[i - 1].t)) / 1000;
+        workerSeconds += (podsAt(samples[i]) * (samples[i].t - samples[i - 1].t)) / 1000;
     }
+    const runEnd = t(samples[samples.length - 1]);
+    const horizonEnd = start + HORIZON * optimum * 1000;
+    if (runEnd < horizonEnd)
+        workerSeconds += (podsAt(samples[samples.length - 1]) * (horizonEnd - runEnd)) / 1000;
     const backlog = samples.filter((s) => t(s) >= start && t(s) <= drainedAt);
     const poolShare = (at: number) =>
         involved.reduce(
@@ -289,18 +306,11 @@ async function runOne(
         ? backlog.reduce((s, x) => s + poolShare(t(x)), 0) / backlog.length
         : 0;
     const ids = records.map((r) => r.task);
-    // Capacity bound: each loader's backlog in waves of what the pool holds (one loader after the other); a
-    // trickle's optimum also waits for its last task to arrive.
-    const waves = involved.reduce((sum, l) => {
-        const n = profile.publications.filter((p) => p.loader === l.loader).reduce((c, p) => c + p.count, 0);
-        return sum + Math.ceil(n / fits[l.loader]) * TASK_SECONDS;
-    }, 0);
-    const optimum = Math.max(waves, (lastPublish - start) / 1000 + TASK_SECONDS);
     const drain = (drainedAt - start) / 1000;
     return {
         ...base,
         // First worker = when the first task starts (a warm replica counts from the publication).
-        timeToFirstWorkerS: round(Math.min(...records.map((r) => r.started)) - start / 1000),
+        timeToFirstWorkerS: round(Math.max(0, Math.min(...records.map((r) => r.started)) - start / 1000)),
         drainS: round(drain),
         optimumS: optimum,
         drainOverOptimum: round(drain / optimum),
@@ -322,6 +332,7 @@ function writeResults(results: Result[]): string {
         date: new Date().toISOString(),
         taskSeconds: TASK_SECONDS,
         cpuTargetPercent: CPU_TARGET_PERCENT,
+        costHorizonOptima: HORIZON,
         profiles: PROFILES.map((p) => ({ name: p.name, what: p.what })),
         results,
     };
@@ -381,16 +392,9 @@ async function main(): Promise<void> {
         return i > 0 ? process.argv[i + 1]?.split(",") : undefined;
     };
     const only = arg("only");
-    const strategies = (arg("strategies") ?? ["project", "cpu-hpa", "fixed"]) as Strategy[];
+    const strategies = (arg("strategies") ?? ["project", "previous", "cpu-hpa", "fixed"]) as Strategy[];
     const profiles = PROFILES.filter((p) => !only || only.includes(p.name));
-    const box = await boxUp(poolNodes(BOX_STACK_FILE));
-    const loaders = boxLoaders();
-    declareQueues(
-        box,
-        loaders.flatMap((l) => l.queues),
-    );
-    await deployBoxStack(box);
-    const fits = await loaderFits(box);
+    const { box, loaders, fits } = await boxWithStack();
     const results: Result[] = [];
     const total = profiles.length * strategies.length;
     for (const profile of profiles) {

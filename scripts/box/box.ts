@@ -310,6 +310,35 @@ function kedaModuleDir(): string {
 
 const STEPS = 9;
 
+/**
+ * Serves `group`/v1beta1 through the aggregation layer from a server on loopback: the aggregator dials an
+ * ExternalName Service as https://<externalName>:<port>, and checks the certificate against the box's CA.
+ */
+async function registerAggregatedApi(
+    kube: Kube,
+    pki: BoxPki,
+    group: string,
+    namespace: string,
+    service: string,
+    port: number,
+): Promise<void> {
+    await kube.ensure(`/api/v1/namespaces/${namespace}/services`, {
+        metadata: { name: service, namespace },
+        spec: { type: "ExternalName", externalName: "localhost", ports: [{ port }] },
+    });
+    await kube.ensure("/apis/apiregistration.k8s.io/v1/apiservices", {
+        metadata: { name: `v1beta1.${group}` },
+        spec: {
+            group,
+            version: "v1beta1",
+            service: { namespace, name: service, port },
+            caBundle: fs.readFileSync(pki.ca).toString("base64"),
+            groupPriorityMinimum: 100,
+            versionPriority: 100,
+        },
+    });
+}
+
 /** Brings the box up (reusing what already runs) with kwok nodes shaped as `nodes`. */
 export async function boxUp(nodes: BoxNode[]): Promise<Box> {
     const bin = toolsBin();
@@ -524,22 +553,14 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
             kedaEnv,
         );
     }
-    // The aggregator dials an ExternalName Service as https://<externalName>:<port>: here, the adapter on loopback.
-    await kube.ensure("/api/v1/namespaces/keda/services", {
-        metadata: { name: "keda-metrics-apiserver", namespace: "keda" },
-        spec: { type: "ExternalName", externalName: "localhost", ports: [{ port: PORTS.kedaAdapter }] },
-    });
-    await kube.ensure("/apis/apiregistration.k8s.io/v1/apiservices", {
-        metadata: { name: "v1beta1.external.metrics.k8s.io" },
-        spec: {
-            group: "external.metrics.k8s.io",
-            version: "v1beta1",
-            service: { namespace: "keda", name: "keda-metrics-apiserver", port: PORTS.kedaAdapter },
-            caBundle: fs.readFileSync(pki.ca).toString("base64"),
-            groupPriorityMinimum: 100,
-            versionPriority: 100,
-        },
-    });
+    await registerAggregatedApi(
+        kube,
+        pki,
+        "external.metrics.k8s.io",
+        "keda",
+        "keda-metrics-apiserver",
+        PORTS.kedaAdapter,
+    );
     await waitUntil(
         "KEDA operator /readyz",
         90,
@@ -576,21 +597,14 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
             "--metric-resolution=15s",
         ]);
     }
-    await kube.ensure("/api/v1/namespaces/kube-system/services", {
-        metadata: { name: "metrics-server", namespace: "kube-system" },
-        spec: { type: "ExternalName", externalName: "localhost", ports: [{ port: PORTS.metricsServer }] },
-    });
-    await kube.ensure("/apis/apiregistration.k8s.io/v1/apiservices", {
-        metadata: { name: "v1beta1.metrics.k8s.io" },
-        spec: {
-            group: "metrics.k8s.io",
-            version: "v1beta1",
-            service: { namespace: "kube-system", name: "metrics-server", port: PORTS.metricsServer },
-            caBundle: fs.readFileSync(pki.ca).toString("base64"),
-            groupPriorityMinimum: 100,
-            versionPriority: 100,
-        },
-    });
+    await registerAggregatedApi(
+        kube,
+        pki,
+        "metrics.k8s.io",
+        "kube-system",
+        "metrics-server",
+        PORTS.metricsServer,
+    );
     await waitUntil(
         "the resource metrics API (metrics-server scraping the kwok nodes)",
         120,

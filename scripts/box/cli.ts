@@ -3,19 +3,12 @@
  * npm run box:down    stop every process of the box (add -- --wipe to drop its data and the stack's state)
  * npm run box:publish -- <loader> <count> <seconds>   queue tasks for a loader and watch it scale
  */
-import { BOX, Box, boxDown, boxUp, openBox } from "./box";
-import { poolNodes } from "./nodes";
-import { BOX_STACK_FILE, boxLoaders, declareQueues, deployBoxStack, forgetBoxStack, publish } from "./stack";
+import { BOX, Box, boxDown, openBox } from "./box";
+import { boxLoaders, boxWithStack, forgetBoxStack, publish } from "./stack";
 import { replicaState } from "./watch";
 
 async function up(): Promise<Box> {
-    const box = await boxUp(poolNodes(BOX_STACK_FILE));
-    declareQueues(
-        box,
-        boxLoaders().flatMap((l) => l.queues),
-    );
-    console.log("\n`pulumi up` of Pulumi.box.yaml against the box");
-    const changes = await deployBoxStack(box);
+    const { box, changes } = await boxWithStack();
     console.log(`stack deployed: ${JSON.stringify(changes)}`);
     console.log(
         [

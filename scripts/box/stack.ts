@@ -9,7 +9,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { ROOT } from "../engine/env";
 import { openStack } from "../engine/stack";
-import { Box } from "./box";
+import { Box, boxUp } from "./box";
+import { poolNodes } from "./nodes";
 
 export const BOX_STACK = "box";
 export const BOX_STACK_FILE = path.join(ROOT, "Pulumi.box.yaml");
@@ -107,4 +108,24 @@ export async function loaderFits(box: Box): Promise<Record<string, number>> {
 export async function forgetBoxStack(box: Box): Promise<void> {
     const stack = await openBoxStack(box);
     await stack.workspace.removeStack(BOX_STACK, { force: true });
+}
+
+/**
+ * What the tests, the benchmark and `box:up` start from: the box up with nodes shaped from the stack file's
+ * pool, the loaders' queues declared and empty, the stack deployed; and what the pool holds of each loader.
+ */
+export async function boxWithStack(): Promise<{
+    box: Box;
+    loaders: BoxLoader[];
+    fits: Record<string, number>;
+    changes: Record<string, number>;
+}> {
+    const box = await boxUp(poolNodes(BOX_STACK_FILE));
+    const loaders = boxLoaders();
+    const queues = loaders.flatMap((l) => l.queues);
+    declareQueues(box, queues);
+    purgeQueues(box, queues);
+    console.log("\n`pulumi up` of Pulumi.box.yaml into the box");
+    const changes = await deployBoxStack(box);
+    return { box, loaders, fits: await loaderFits(box), changes };
 }

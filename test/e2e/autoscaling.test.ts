@@ -4,18 +4,8 @@
  * pod; the real engine deploys Pulumi.box.yaml into it. Then tasks are published and the cluster is watched.
  */
 import { strict as assert } from "assert";
-import { Box, boxDown, boxUp, startRabbitmq, stopRabbitmq } from "../../scripts/box/box";
-import { poolNodes } from "../../scripts/box/nodes";
-import {
-    BOX_STACK_FILE,
-    BoxLoader,
-    boxLoaders,
-    declareQueues,
-    deployBoxStack,
-    loaderFits,
-    publish,
-    purgeQueues,
-} from "../../scripts/box/stack";
+import { Box, boxDown, startRabbitmq, stopRabbitmq } from "../../scripts/box/box";
+import { BoxLoader, boxWithStack, publish } from "../../scripts/box/stack";
 import { Sampler, replicaState, scaledObjectConditions, taskRecords } from "../../scripts/box/watch";
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
@@ -60,16 +50,11 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
     }
 
     before(async function () {
-        box = await boxUp(poolNodes(BOX_STACK_FILE));
-        [git, svn] = boxLoaders();
-        const queues = [...git.queues, ...svn.queues];
-        declareQueues(box, queues);
-        purgeQueues(box, queues);
-        console.log("      `pulumi up` of Pulumi.box.yaml into the box");
-        const changes = await deployBoxStack(box);
-        console.log(`      stack: ${JSON.stringify(changes)}`);
-        // What the pool holds per loader, as the program computed it (the stack output).
-        Object.assign(fits, await loaderFits(box));
+        const ready = await boxWithStack();
+        box = ready.box;
+        [git, svn] = ready.loaders;
+        Object.assign(fits, ready.fits);
+        console.log(`      stack: ${JSON.stringify(ready.changes)}`);
         sampler = new Sampler(
             box.kube,
             [git, svn].map((l) => ({
