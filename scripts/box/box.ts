@@ -231,7 +231,7 @@ export async function stopRabbitmq(): Promise<void> {
         }
     });
     fs.rmSync(f, { force: true });
-    // epmd (started by the Erlang VM on our port) stays; it holds no state.
+    // epmd (started by the Erlang VM on the box's port) stays until the box goes down: RabbitMQ restarts use it.
 }
 
 function celeryPython(): string {
@@ -699,7 +699,8 @@ export async function boxDown(opts: { wipe?: boolean } = {}): Promise<void> {
     // Celery workers the bridge started are in their own process groups; the bridge stops them on SIGTERM,
     // this catches any it could not (bounded: one pass).
     spawnSync("pkill", ["-f", "swh-box-loader-worker"]);
-    spawnSync("pkill", ["-f", `epmd -port ${PORTS.epmd}`]);
+    // The Erlang port mapper RabbitMQ started on the box's port (it keeps no state).
+    spawnSync("epmd", ["-port", String(PORTS.epmd), "-kill"], { stdio: "ignore" });
     if (opts.wipe) {
         for (const d of ["etcd", "rabbitmq", "tasks.jsonl", "bridge.ready", "logs"]) {
             fs.rmSync(path.join(BOX, d), { recursive: true, force: true });
