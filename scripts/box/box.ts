@@ -6,7 +6,9 @@
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as crypto from "crypto";
 import * as http from "http";
+import * as https from "https";
 import * as path from "path";
 import { ROOT, STATE, toolsBin } from "../engine/env";
 import { persistentSecret, step, stopByPidFile, waitFor } from "../e2e/env";
@@ -94,7 +96,7 @@ export function daemon(
 /** An HTTP(S) GET's status code, or 0 when nothing answers. */
 function probe(url: string, auth?: string): Promise<number> {
     return new Promise((resolve) => {
-        const mod = url.startsWith("https:") ? require("https") : http;
+        const mod = url.startsWith("https:") ? https : http;
         const req = mod.get(
             url,
             { timeout: 2000, rejectUnauthorized: false, headers: auth ? { Authorization: auth } : {} },
@@ -236,11 +238,7 @@ export async function stopRabbitmq(): Promise<void> {
 
 function celeryPython(): string {
     const req = path.join(ROOT, "scripts/box/worker/requirements.txt");
-    const key = require("crypto")
-        .createHash("sha256")
-        .update(fs.readFileSync(req))
-        .digest("hex")
-        .slice(0, 12);
+    const key = crypto.createHash("sha256").update(fs.readFileSync(req)).digest("hex").slice(0, 12);
     const venv = path.join(process.env.HOME ?? "/root", ".cache/swh-elastic-workers", `celery-venv-${key}`);
     const python = path.join(venv, "bin/python");
     if (fs.existsSync(path.join(venv, ".complete"))) return python;
