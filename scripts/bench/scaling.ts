@@ -17,7 +17,7 @@ import { DEFAULT_HPA_BEHAVIOR } from "../../components/keda-scaled-loader/plan";
 import * as path from "path";
 import { Box } from "../box/box";
 import { BOX_STACK_FILE, BoxLoader, boxWithStack, deployBoxStack, publish, purgeQueues } from "../box/stack";
-import { Sample, Sampler, TaskRecord, replicaState, taskRecords } from "../box/watch";
+import { Sample, Sampler, TaskRecord, atZero, replicaState, taskRecords, until } from "../box/watch";
 import { STATE } from "../engine/env";
 import * as YAML from "yaml";
 
@@ -95,16 +95,6 @@ interface Result {
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
-async function waitFor<T>(what: string, seconds: number, f: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    while (Date.now() < deadline) {
-        const v = await f();
-        if (v !== undefined) return v;
-        await sleep(1);
-    }
-    throw new Error(`bench: timed out after ${seconds}s waiting for ${what}`);
-}
-
 /**
  * Fixed replicas "at the max": each loader's share of the pool. Alone, all it holds; n loaders sharing it get
  * 1/n of it each (both at their full max would leave one Pending for good).
@@ -138,7 +128,7 @@ function loadersConfig(strategy: Strategy, fits: Record<string, number>, involve
 async function useCpuHpa(box: Box, l: BoxLoader, max: number): Promise<void> {
     const ns = l.namespace;
     await box.kube.delete(`/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects/loader-${l.loader}`);
-    await waitFor("KEDA to remove its HPA", 60, async () =>
+    await until("KEDA to remove its HPA", 60, async () =>
         (await box.kube.find(
             `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/keda-hpa-loader-${l.loader}`,
         ))
@@ -221,7 +211,7 @@ async function runOne(
               : strategy === "cpu-hpa"
                 ? 1
                 : 0;
-        await waitFor(`${l.loader} at rest (${want} pods Running)`, 300, async () => {
+        await until(`${l.loader} at rest (${want} pods Running)`, 300, async () => {
             const s = await replicaState(box.kube, l.namespace, `loader-${l.loader}`);
             return s.running === want && s.pending + s.terminating === 0 ? s : undefined;
         });
@@ -246,7 +236,7 @@ async function runOne(
         if (!start) start = Date.now();
     }
     const lastPublish = start + Math.max(...profile.publications.map((p) => p.at)) * 1000;
-    const records = await waitFor(`${tasks} tasks done`, 900, async () => {
+    const records = await until(`${tasks} tasks done`, 900, async () => {
         const r = taskRecords(box.taskRecord, `${prefix}-`);
         return new Set(r.map((x) => x.task)).size >= tasks ? r : undefined;
     });
@@ -254,10 +244,10 @@ async function runOne(
     let backToZero: number | null = null;
     if (strategy === "project" || strategy === "fast-up") {
         const cooldown = Math.max(...involved.map((l) => l.cooldownPeriod));
-        await waitFor("back to zero", cooldown + 300, async () => {
+        await until("back to zero", cooldown + 300, async () => {
             for (const l of involved) {
                 const s = await replicaState(box.kube, l.namespace, `loader-${l.loader}`);
-                if (s.desired + s.running + s.terminating + s.pending > 0) return undefined;
+                if (!atZero(s)) return undefined;
             }
             return true;
         });

@@ -13,6 +13,7 @@ import * as path from "path";
 import { ROOT, STATE, toolsBin } from "../engine/env";
 import { persistentSecret, step, stopByPidFile, waitFor } from "../e2e/env";
 import { Kube } from "./kube";
+import { until } from "./watch";
 import { BoxNode, nodeObject, overheadPod } from "./nodes";
 import { BoxPki, adminKubeconfig, ensurePki } from "./pki";
 
@@ -51,7 +52,7 @@ export interface Box {
     python: string;
 }
 
-const SERVER = `https://127.0.0.1:${PORTS.apiserver}`;
+export const SERVER = `https://127.0.0.1:${PORTS.apiserver}`;
 
 function sh(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: "utf8" });
@@ -61,15 +62,18 @@ function pidFile(name: string): string {
     return path.join(BOX, "pids", `${name}.pid`);
 }
 
-function alive(name: string): boolean {
-    const f = pidFile(name);
-    if (!fs.existsSync(f)) return false;
+function pidAlive(pid: number): boolean {
     try {
-        process.kill(Number(fs.readFileSync(f, "utf8")), 0);
+        process.kill(pid, 0);
         return true;
     } catch {
         return false;
     }
+}
+
+function alive(name: string): boolean {
+    const f = pidFile(name);
+    return fs.existsSync(f) && pidAlive(Number(fs.readFileSync(f, "utf8")));
 }
 
 /** Starts a daemon detached, its output in .state/box/logs/<name>.log and its pid in .state/box/pids. */
@@ -113,19 +117,14 @@ function probe(url: string, auth?: string): Promise<number> {
     });
 }
 
-async function waitUntil(
+/** Waits for `ok` (errors count as not yet); on timeout, says what and shows the end of `log`. */
+function waitUntil(
     what: string,
     seconds: number,
     ok: () => Promise<boolean>,
     log?: string,
-): Promise<void> {
-    const deadline = Date.now() + seconds * 1000;
-    while (Date.now() < deadline) {
-        if (await ok()) return;
-        await new Promise((r) => setTimeout(r, 500));
-    }
-    const tail = log ? `; last lines of ${log}:\n${tailOf(log)}` : "";
-    throw new Error(`timed out after ${seconds}s waiting for ${what}${tail}`);
+): Promise<boolean> {
+    return until(what, seconds, ok, log ? () => `last lines of ${log}:\n${tailOf(log)}` : undefined);
 }
 
 function tailOf(file: string): string {
@@ -224,14 +223,7 @@ export async function stopRabbitmq(): Promise<void> {
     } catch {
         // already gone
     }
-    await waitFor("RabbitMQ to stop", 60, () => {
-        try {
-            process.kill(pid, 0);
-            return false;
-        } catch {
-            return true;
-        }
-    });
+    await waitFor("RabbitMQ to stop", 60, () => !pidAlive(pid));
     fs.rmSync(f, { force: true });
     // epmd (started by the Erlang VM on the box's port) stays until the box goes down: RabbitMQ restarts use it.
 }
@@ -257,16 +249,22 @@ function celeryPython(): string {
 /** The box as it runs (for callers that did not start it). */
 export function openBox(): Box {
     const pki = ensurePki(BOX);
-    const kubeconfig = path.join(BOX, "kubeconfig");
+    return boxHandle(pki, new Kube(SERVER, pki), celeryPython());
+}
+
+const KUBECONFIG = path.join(BOX, "kubeconfig");
+const TASK_RECORD = path.join(BOX, "tasks.jsonl");
+
+function boxHandle(pki: BoxPki, kube: Kube, python: string): Box {
     return {
         dir: BOX,
         pki,
         server: SERVER,
-        kubeconfig,
-        kube: new Kube(SERVER, pki),
+        kubeconfig: KUBECONFIG,
+        kube,
         rabbit: rabbitCredentials(),
-        taskRecord: path.join(BOX, "tasks.jsonl"),
-        python: celeryPython(),
+        taskRecord: TASK_RECORD,
+        python,
     };
 }
 
@@ -343,7 +341,7 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
     fs.mkdirSync(BOX, { recursive: true });
     step(1, STEPS, "certificates and kubeconfig");
     const pki = ensurePki(BOX);
-    const kubeconfig = path.join(BOX, "kubeconfig");
+    const kubeconfig = KUBECONFIG;
     fs.writeFileSync(kubeconfig, adminKubeconfig(pki, SERVER), { mode: 0o600 });
     const kube = new Kube(SERVER, pki);
     const kcEnv = { KUBECONFIG: kubeconfig };
@@ -401,13 +399,7 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
     await waitUntil(
         "kube-apiserver /readyz",
         120,
-        async () => {
-            try {
-                return (await kube.request("GET", "/readyz")) !== undefined;
-            } catch {
-                return false;
-            }
-        },
+        async () => (await kube.request("GET", "/readyz")) !== undefined,
         logOf("kube-apiserver"),
     );
 
@@ -568,14 +560,7 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
     await waitUntil(
         "the external metrics API (KEDA metrics server through the aggregator)",
         90,
-        async () => {
-            try {
-                await kube.get("/apis/external.metrics.k8s.io/v1beta1");
-                return true;
-            } catch {
-                return false;
-            }
-        },
+        async () => (await kube.get("/apis/external.metrics.k8s.io/v1beta1")) !== undefined,
         logOf("keda-adapter"),
     );
 
@@ -606,19 +591,12 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
     await waitUntil(
         "the resource metrics API (metrics-server scraping the kwok nodes)",
         120,
-        async () => {
-            try {
-                return (await kube.list("/apis/metrics.k8s.io/v1beta1/nodes")).length >= nodes.length;
-            } catch {
-                return false;
-            }
-        },
+        async () => (await kube.list("/apis/metrics.k8s.io/v1beta1/nodes")).length >= nodes.length,
         logOf("metrics-server"),
     );
 
     step(8, STEPS, "Celery (PyPI) for the loader workers");
     const python = celeryPython();
-    const taskRecord = path.join(BOX, "tasks.jsonl");
 
     step(9, STEPS, "the pod-to-worker bridge");
     if (!alive("bridge")) {
@@ -629,7 +607,7 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
             ["-r", "ts-node/register/transpile-only", path.join(__dirname, "bridge.ts")],
             {
                 BOX_PYTHON: python,
-                BOX_TASK_RECORD: taskRecord,
+                BOX_TASK_RECORD: TASK_RECORD,
             },
         );
     }
@@ -640,16 +618,7 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
         logOf("bridge"),
     );
     console.log(`box up: kubectl --kubeconfig ${path.relative(process.cwd(), kubeconfig)} get nodes`);
-    return {
-        dir: BOX,
-        pki,
-        server: SERVER,
-        kubeconfig,
-        kube,
-        rabbit: rabbitCredentials(),
-        taskRecord,
-        python,
-    };
+    return boxHandle(pki, kube, python);
 }
 
 /** SIGTERM, then up to 30 s for the process to exit (its port to be free), then SIGKILL. */
@@ -657,17 +626,9 @@ async function stopAndWait(name: string): Promise<boolean> {
     const f = pidFile(name);
     if (!fs.existsSync(f)) return false;
     const pid = Number(fs.readFileSync(f, "utf8"));
-    const gone = () => {
-        try {
-            process.kill(pid, 0);
-            return false;
-        } catch {
-            return true;
-        }
-    };
     const was = stopByPidFile(f);
     try {
-        await waitFor(`${name} to exit`, 30, gone);
+        await waitFor(`${name} to exit`, 30, () => !pidAlive(pid));
     } catch {
         process.kill(pid, "SIGKILL");
     }

@@ -10,12 +10,10 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { STATE } from "../engine/env";
+import { BOX, SERVER } from "./box";
 import { Kube, KubeObject } from "./kube";
 import { ensurePki } from "./pki";
 
-const BOX = path.join(STATE, "box");
-const SERVER = process.env.BOX_SERVER ?? "https://127.0.0.1:16443";
 const PYTHON = process.env.BOX_PYTHON!;
 const RECORD = process.env.BOX_TASK_RECORD!;
 const POLL_MS = 500;

@@ -6,25 +6,14 @@
 import { strict as assert } from "assert";
 import { Box, boxDown, startRabbitmq, stopRabbitmq } from "../../scripts/box/box";
 import { BoxLoader, boxWithStack, publish } from "../../scripts/box/stack";
-import { Sampler, replicaState, scaledObjectConditions, taskRecords } from "../../scripts/box/watch";
-
-const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
-
-/** Polls `f` every 500 ms until it returns a value, or fails after `seconds` saying what was awaited. */
-async function until<T>(what: string, seconds: number, f: () => Promise<T | undefined | false>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    let last: unknown;
-    while (Date.now() < deadline) {
-        try {
-            const v = await f();
-            if (v !== undefined && v !== false) return v as T;
-        } catch (e) {
-            last = e;
-        }
-        await sleep(0.5);
-    }
-    throw new Error(`timed out after ${seconds}s waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
-}
+import {
+    Sampler,
+    atZero,
+    replicaState,
+    scaledObjectConditions,
+    taskRecords,
+    until,
+} from "../../scripts/box/watch";
 
 describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", function () {
     let box: Box;
@@ -76,7 +65,7 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         for (const l of [git, svn]) {
             const s = await until(`${l.loader} at 0 replicas`, l.cooldownPeriod + 30, async () => {
                 const s = await state(l);
-                return s.desired === 0 && s.running + s.pending + s.terminating === 0 ? s : undefined;
+                return atZero(s) ? s : undefined;
             });
             assert.equal(s.desired, 0);
             const c = await until(`${l.loader}'s ScaledObject conditions`, 30, async () => {
@@ -119,10 +108,7 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
     it("4. queues drained: back to 0 replicas after the cooldown", async () => {
         await until("all 40 burst tasks done", 240, async () => done(`${run}-burst-`).length >= 40);
         const drained = Date.now();
-        await until("git back to 0 pods", git.cooldownPeriod + 90, async () => {
-            const s = await state(git);
-            return s.desired === 0 && s.running + s.terminating + s.pending === 0;
-        });
+        await until("git back to 0 pods", git.cooldownPeriod + 90, async () => atZero(await state(git)));
         console.log(
             `      0 pods ${((Date.now() - drained) / 1000).toFixed(1)}s after the last task (cooldown ${git.cooldownPeriod}s)`,
         );
@@ -159,10 +145,7 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         assertExactlyOnce(`${run}-shared-svn`, 16);
         assert.deepEqual(sampler.overcommits(), [], "a node held more than its allocatable");
         for (const l of [git, svn]) {
-            await until(`${l.loader} back to 0`, l.cooldownPeriod + 90, async () => {
-                const s = await state(l);
-                return s.desired === 0 && s.running + s.terminating + s.pending === 0;
-            });
+            await until(`${l.loader} back to 0`, l.cooldownPeriod + 90, async () => atZero(await state(l)));
         }
     });
 
@@ -192,10 +175,7 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         });
         await until("both fallback tasks done", 180, async () => done(`${run}-fallback-`).length >= 2);
         assertExactlyOnce(`${run}-fallback`, 2);
-        await until("svn back to 0", svn.cooldownPeriod + 90, async () => {
-            const s = await state(svn);
-            return s.desired === 0 && s.running + s.terminating + s.pending === 0;
-        });
+        await until("svn back to 0", svn.cooldownPeriod + 90, async () => atZero(await state(svn)));
         assert.deepEqual(sampler.overcommits(), [], "a node held more than its allocatable");
     });
 });
