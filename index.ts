@@ -15,9 +15,16 @@ import {
     WorkerNodePool,
 } from "./components";
 import { ConfigError, loadConfig, pulumiConfigSource } from "./config";
+import { protectionNotice, protectTransform } from "./config/protect";
 
 const cfg = loadConfig(pulumiConfigSource());
 const secrets = cfg.secrets;
+
+// 0. What must not be deleted by accident (the Rancher install, the pool's cluster, the loaders' namespaces).
+if (cfg.protect) {
+    pulumi.runtime.registerResourceTransform(protectTransform);
+    pulumi.log.info(protectionNotice());
+}
 
 // 1. Rancher, when this stack manages it.
 const rancher = cfg.rancher

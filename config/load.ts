@@ -80,6 +80,8 @@ export type SecretKey = keyof typeof SECRET_KEYS;
 /** The validated stack config. */
 export interface StackConfig {
     environment: string;
+    /** Protect the resources whose loss loses a cluster or data (config/protect.ts). */
+    protect: boolean;
     rancher?: RancherConfig;
     pool: PoolConfig;
     images: ImagesConfig;
@@ -145,6 +147,9 @@ export function loadConfig(source: ConfigSource): StackConfig {
     }
 
     const environment = source.get("environment") ?? "dev";
+    const protectText = source.get("protect") ?? "true";
+    if (protectText !== "true" && protectText !== "false")
+        problems.push(`${keyOf("protect")}: expected true or false, e.g. \`pulumi config set protect false\` (got ${protectText})`);
     const cfg = parsed.success ? parsed.data : undefined;
     const required = new Set<SecretKey>();
     // Rendered manifests reference the broker Secret instead of holding it (see KedaScaledLoader.brokerSecret).
@@ -188,6 +193,7 @@ export function loadConfig(source: ConfigSource): StackConfig {
     if (problems.length > 0 || !checked) throw new ConfigError(problems);
     return {
         environment,
+        protect: protectText !== "false",
         rancher: cfg.rancher,
         pool: cfg.pool,
         images: cfg.images ?? {},

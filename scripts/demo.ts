@@ -1,17 +1,19 @@
 /**
- * `npm run demo`: the stack program on its offline `local` stack, with the real Pulumi engine and providers.
+ * `npm run demo`: the stack program on its offline `local` stack, run by the Pulumi CLI in the project directory
+ * as an operator types it (`pulumi up --stack local`), with the real providers, Docker and a registry.
  * `npm run demo -- down` destroys the stack and stops what the demo started.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { configGet, lastUpdateChanges, pulumi, pulumiOk, selectStack, stackOutputs } from "./engine/cli";
 import { ROOT, STATE, toolsBin } from "./engine/env";
-import { openStack } from "./engine/stack";
 import {
     bootstrapTools,
     ensureBaseImage,
     ensureBuildkit,
     ensureDocker,
-    persistentSecret,
+    Registry,
+    RegistryAccess,
     registryDigest,
     registryTags,
     startRegistry,
@@ -19,9 +21,9 @@ import {
     stopByPidFile,
 } from "./e2e/env";
 
-const REGISTRY_PORT = 5055;
+export const LOCAL_STACK = "local";
 const BASE_IMAGE = "swh-e2e/python:3.11-bookworm";
-export const RENDERED = path.join(STATE, "rendered", "local");
+export const RENDERED = path.join(STATE, "rendered", LOCAL_STACK);
 
 /** What the local stack does not do, printed with every run. */
 export const NOT_DONE = [
@@ -35,42 +37,52 @@ export const NOT_DONE = [
         "plain text); create it out of band, e.g. with sealed secrets",
 ];
 
-/** The secrets the local stack needs, generated once per checkout. */
-export function localSecrets(registryPassword: string): Record<string, string> {
-    return { registryPassword };
+/** The registry the local stack pushes to: its address, user and password are the stack's own config. */
+export async function localRegistry(): Promise<RegistryAccess> {
+    await selectStack(LOCAL_STACK);
+    const images = JSON.parse(await configGet(LOCAL_STACK, "images")) as {
+        registry: string;
+        username: string;
+    };
+    return {
+        address: images.registry,
+        username: images.username,
+        password: await configGet(LOCAL_STACK, "registryPassword"),
+    };
 }
 
-/** Brings up what the local stack needs and opens it. */
-export async function prepareLocal(total: number) {
-    step(1, total, "tools: Pulumi CLI and provider plugins (built from Go modules, cached)");
-    bootstrapTools();
+/** Brings up what the local stack needs (tools, Docker, registry, base image, BuildKit); selects the stack. */
+export async function prepareLocal(total: number): Promise<Registry> {
+    step(1, total, "tools: Node, the Pulumi CLI, language host and the plugins the local stack uses");
+    bootstrapTools("demo");
     step(2, total, "docker engine");
     await ensureDocker();
-    step(3, total, `registry with htpasswd on 127.0.0.1:${REGISTRY_PORT}`);
-    const registry = await startRegistry(REGISTRY_PORT);
-    console.log(`registry: http://${registry.address} (user ${registry.username})`);
+    const wanted = await localRegistry();
+    step(3, total, `registry with htpasswd on ${wanted.address} (credentials from the local stack's config)`);
+    const port = Number(wanted.address.split(":")[1]);
+    const registry = await startRegistry(port, wanted.username, wanted.password);
     step(4, total, `base image ${BASE_IMAGE} (debootstrap, no registry pulls) and BuildKit`);
     ensureBaseImage(BASE_IMAGE, registry);
     await ensureBuildkit(toolsBin(), [registry.address]);
-    const stack = await openStack("local", { secrets: localSecrets(registry.password) });
-    return { registry, stack };
+    return registry;
 }
 
 async function up(): Promise<void> {
     const total = 6;
     const started = Date.now();
-    const { registry, stack } = await prepareLocal(total);
-    step(5, total, "pulumi up --yes (stack local)");
+    const registry = await prepareLocal(total);
+    step(5, total, "pulumi up --yes --stack local (in the project directory)");
     // The render directory is the provider's output: only `down` removes it (an unchanged resource is not rewritten).
-    const result = await stack.up({ onOutput: (s) => process.stdout.write(s), color: "never" });
+    await pulumiOk(["up", "--yes", "--stack", LOCAL_STACK], { label: "pulumi up" });
     step(6, total, "summary");
-    const outputs = result.outputs;
-    const refs = outputs.imageRefs.value as Record<string, string>;
-    const created = Object.entries(result.summary.resourceChanges ?? {})
-        .map(([op, n]) => `${op} ${n}`)
-        .join(", ");
-    console.log(`resources: ${created}`);
-    for (const [loader, ref] of Object.entries(refs)) {
+    const outputs = await stackOutputs(LOCAL_STACK);
+    const changes = await lastUpdateChanges(LOCAL_STACK);
+    console.log(
+        `resources: ${Object.entries(changes)
+            .map(([op, n]) => `${op} ${n}`)
+            .join(", ")}`,
+    );
+    for (const [loader, ref] of Object.entries(outputs.imageRefs as Record<string, string>)) {
         const [repoRef, digest] = ref.split("@");
         const repo = repoRef.replace(`${registry.address}/`, "");
         console.log(`image ${loader}: ${ref}`);
@@ -83,9 +95,9 @@ async function up(): Promise<void> {
     }
     const files = fs.readdirSync(RENDERED, { recursive: true }).filter((f) => String(f).endsWith(".yaml"));
     console.log(`manifests written: ${files.length} files under ${path.relative(ROOT, RENDERED)}`);
-    console.log(`pool capacity for loaders: ${JSON.stringify(outputs.poolAllocatable.value)}`);
+    console.log(`pool capacity for loaders: ${JSON.stringify(outputs.poolAllocatable)}`);
     for (const [loader, plan] of Object.entries(
-        outputs.loaderCapacity.value as Record<
+        outputs.loaderCapacity as Record<
             string,
             { replicasThatFit: number; maxReplicas: number; clampedBecause: string | null }
         >,
@@ -100,12 +112,12 @@ async function up(): Promise<void> {
 }
 
 async function down(): Promise<void> {
-    const stack = await openStack("local", {
-        secrets: localSecrets(persistentSecret(`registry-${REGISTRY_PORT}-password`)),
-    });
-    await stack.destroy({ onOutput: (s) => process.stdout.write(s), color: "never" });
+    await selectStack(LOCAL_STACK);
+    const r = await pulumi(["destroy", "--yes", "--stack", LOCAL_STACK], { label: "pulumi destroy" });
+    if (r.code !== 0) throw new Error(`pulumi destroy failed (exit ${r.code})`);
     fs.rmSync(RENDERED, { recursive: true, force: true });
-    stopByPidFile(path.join(STATE, "e2e", `registry-${REGISTRY_PORT}`, "pid"));
+    for (const dir of fs.existsSync(path.join(STATE, "e2e")) ? fs.readdirSync(path.join(STATE, "e2e")) : [])
+        if (dir.startsWith("registry-")) stopByPidFile(path.join(STATE, "e2e", dir, "pid"));
     stopByPidFile(path.join(STATE, "e2e", "buildkit", "pid"));
     console.log("local stack destroyed, registry and buildkitd stopped");
 }

@@ -186,7 +186,6 @@ async function runOne(
     // A CPU HPA left by an interrupted run would hold its loader at one replica.
     for (const l of loaders) await dropCpuHpa(box, l);
     await deployBoxStack(
-        box,
         loadersConfig(
             strategy,
             fits,
@@ -385,7 +384,7 @@ async function main(): Promise<void> {
     const only = arg("only");
     const strategies = (arg("strategies") ?? ["project", "cpu-hpa", "fixed"]) as Strategy[];
     const profiles = PROFILES.filter((p) => !only || only.includes(p.name));
-    const { box, loaders, fits } = await boxWithStack();
+    const { box, loaders, fits } = await boxWithStack({ resourceMetrics: strategies.includes("cpu-hpa") });
     const results: Result[] = [];
     const total = profiles.length * strategies.length;
     for (const profile of profiles) {
@@ -396,7 +395,7 @@ async function main(): Promise<void> {
         }
     }
     // Leave the box as the stack file says.
-    await deployBoxStack(box);
+    await deployBoxStack();
     box.kube.close();
     console.log(`\n${table(results)}\n\nJSON: ${path.relative(process.cwd(), writeResults(results))}`);
 }

@@ -11,7 +11,8 @@ import * as http from "http";
 import * as https from "https";
 import * as path from "path";
 import { ROOT, STATE, toolsBin } from "../engine/env";
-import { persistentSecret, step, stopByPidFile, waitFor } from "../e2e/env";
+import { configGetSync } from "../engine/cli";
+import { step, stopByPidFile, waitFor } from "../e2e/env";
 import { Kube } from "./kube";
 import { until } from "./watch";
 import { BoxNode, nodeObject, overheadPod } from "./nodes";
@@ -20,6 +21,10 @@ import { BoxPki, adminKubeconfig, ensurePki } from "./pki";
 export const BOX = path.join(STATE, "box");
 
 /** Loopback ports of the box (chosen away from the defaults, so a box runs beside real services). */
+/** The box stack (Pulumi.box.yaml). */
+export const BOX_STACK = "box";
+
+/** Box ports: below the kernel's range for outgoing connections (32768-60999), so no client socket takes one. */
 export const PORTS = {
     etcd: 23790,
     etcdPeer: 23800,
@@ -33,10 +38,10 @@ export const PORTS = {
     kedaAdapter: 16444,
     kedaAdapterMetrics: 18082,
     metricsServer: 16445,
-    amqp: 35672,
-    rabbitManagement: 35673,
-    rabbitDist: 35674,
-    epmd: 34369,
+    amqp: 25672,
+    rabbitManagement: 25673,
+    rabbitDist: 25674,
+    epmd: 24369,
 } as const;
 
 /** What a running box offers its users (the stack, the tests, the benchmark). */
@@ -167,15 +172,33 @@ function rabbitEnv(): Record<string, string> {
     };
 }
 
-function rabbitCredentials(): Box["rabbit"] {
-    const user = "swh-box";
-    const password = persistentSecret("box-rabbitmq-password");
-    return {
-        user,
-        password,
-        amqpUrl: `amqp://${user}:${password}@127.0.0.1:${PORTS.amqp}/%2f`,
-        managementUrl: `http://${user}:${password}@127.0.0.1:${PORTS.rabbitManagement}`,
+let rabbit: Box["rabbit"] | undefined;
+
+/**
+ * The box's RabbitMQ credentials and URLs: the box stack's own secrets (Pulumi.box.yaml, brokerAmqpUrl and
+ * brokerManagementUrl), so the broker the box starts is the one the stack's loaders and KEDA are given.
+ */
+export function rabbitCredentials(): Box["rabbit"] {
+    if (rabbit) return rabbit;
+    const amqpUrl = configGetSync(BOX_STACK, "brokerAmqpUrl");
+    const managementUrl = configGetSync(BOX_STACK, "brokerManagementUrl");
+    const amqp = new URL(amqpUrl);
+    const management = new URL(managementUrl);
+    const expect = (key: string, url: URL, port: number) => {
+        if (url.hostname !== "127.0.0.1" || Number(url.port) !== port)
+            throw new Error(
+                `Pulumi.box.yaml: elastic-workers:${key} must point at the box's RabbitMQ, 127.0.0.1:${port} (got ${url.host})`,
+            );
     };
+    expect("brokerAmqpUrl", amqp, PORTS.amqp);
+    expect("brokerManagementUrl", management, PORTS.rabbitManagement);
+    rabbit = {
+        user: decodeURIComponent(amqp.username),
+        password: decodeURIComponent(amqp.password),
+        amqpUrl,
+        managementUrl,
+    };
+    return rabbit;
 }
 
 /** RabbitMQ (Debian) with the management plugin, on loopback. Data survives stop/start (durable queues). */
@@ -336,7 +359,11 @@ async function registerAggregatedApi(
 }
 
 /** Brings the box up (reusing what already runs) with kwok nodes shaped as `nodes`. */
-export async function boxUp(nodes: BoxNode[]): Promise<Box> {
+/**
+ * Brings the box up (or finds it up). `resourceMetrics` adds metrics-server, which only the benchmark's
+ * CPU-based HPA baseline reads (bootstrap.sh builds it only for `bench`).
+ */
+export async function boxUp(nodes: BoxNode[], opts: { resourceMetrics?: boolean } = {}): Promise<Box> {
     const bin = toolsBin();
     fs.mkdirSync(BOX, { recursive: true });
     step(1, STEPS, "certificates and kubeconfig");
@@ -564,36 +591,38 @@ export async function boxUp(nodes: BoxNode[]): Promise<Box> {
         logOf("keda-adapter"),
     );
 
-    if (!alive("metrics-server")) {
-        daemon("metrics-server", tool(bin, "metrics-server"), [
-            "--bind-address=127.0.0.1",
-            `--secure-port=${PORTS.metricsServer}`,
-            `--tls-cert-file=${pki.metricsServer.cert}`,
-            `--tls-private-key-file=${pki.metricsServer.key}`,
-            `--kubeconfig=${kubeconfig}`,
-            `--authentication-kubeconfig=${kubeconfig}`,
-            `--authorization-kubeconfig=${kubeconfig}`,
-            "--kubelet-preferred-address-types=InternalIP",
-            "--kubelet-use-node-status-port",
-            // kwok's serving certificate is the box's, not one per node.
-            "--kubelet-insecure-tls",
-            "--metric-resolution=15s",
-        ]);
+    if (opts.resourceMetrics) {
+        if (!alive("metrics-server")) {
+            daemon("metrics-server", tool(bin, "metrics-server"), [
+                "--bind-address=127.0.0.1",
+                `--secure-port=${PORTS.metricsServer}`,
+                `--tls-cert-file=${pki.metricsServer.cert}`,
+                `--tls-private-key-file=${pki.metricsServer.key}`,
+                `--kubeconfig=${kubeconfig}`,
+                `--authentication-kubeconfig=${kubeconfig}`,
+                `--authorization-kubeconfig=${kubeconfig}`,
+                "--kubelet-preferred-address-types=InternalIP",
+                "--kubelet-use-node-status-port",
+                // kwok's serving certificate is the box's, not one per node.
+                "--kubelet-insecure-tls",
+                "--metric-resolution=15s",
+            ]);
+        }
+        await registerAggregatedApi(
+            kube,
+            pki,
+            "metrics.k8s.io",
+            "kube-system",
+            "metrics-server",
+            PORTS.metricsServer,
+        );
+        await waitUntil(
+            "the resource metrics API (metrics-server scraping the kwok nodes)",
+            120,
+            async () => (await kube.list("/apis/metrics.k8s.io/v1beta1/nodes")).length >= nodes.length,
+            logOf("metrics-server"),
+        );
     }
-    await registerAggregatedApi(
-        kube,
-        pki,
-        "metrics.k8s.io",
-        "kube-system",
-        "metrics-server",
-        PORTS.metricsServer,
-    );
-    await waitUntil(
-        "the resource metrics API (metrics-server scraping the kwok nodes)",
-        120,
-        async () => (await kube.list("/apis/metrics.k8s.io/v1beta1/nodes")).length >= nodes.length,
-        logOf("metrics-server"),
-    );
 
     step(8, STEPS, "Celery (PyPI) for the loader workers");
     const python = celeryPython();

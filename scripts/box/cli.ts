@@ -53,7 +53,7 @@ async function main(): Promise<void> {
         const wipe = args.includes("--wipe");
         if (wipe) {
             try {
-                await forgetBoxStack(openBox());
+                await forgetBoxStack();
                 console.log("removed the box stack's state");
             } catch (e) {
                 console.log(`box stack state: ${(e as Error).message.split("\n")[0]}`);

@@ -1,18 +1,17 @@
 /**
- * The box's stack (Pulumi.box.yaml): the project's program, run by the real engine against the box's cluster
- * with the box's RabbitMQ credentials as secrets.
+ * The box's stack (Pulumi.box.yaml): the project's program, run by the Pulumi CLI in the project directory
+ * against the box's cluster, with the box's RabbitMQ credentials as the stack file's own secrets.
  */
-import { Stack } from "@pulumi/pulumi/automation";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ROOT } from "../engine/env";
-import { openStack } from "../engine/stack";
-import { Box, boxUp } from "./box";
+import { lastUpdateChanges, pulumi, pulumiOk, selectStack, stackOutputs } from "../engine/cli";
+import { ROOT, STATE } from "../engine/env";
+import { BOX_STACK, Box, boxUp } from "./box";
 import { poolNodes } from "./nodes";
 
-export const BOX_STACK = "box";
+export { BOX_STACK };
 export const BOX_STACK_FILE = path.join(ROOT, "Pulumi.box.yaml");
 
 /** One loader's settings as the stack file gives them (what the tests and the benchmark need). */
@@ -70,62 +69,62 @@ function celery(box: Box, args: string[]): void {
 }
 
 /**
- * Opens the box stack with the box's broker credentials. `loaders` replaces the stack file's loaders in the
- * work directory's copy (typed config such as lists cannot be set through `pulumi config set`).
+ * A copy of the box's stack file with other loaders, for `pulumi up --config-file` (typed config such as a list
+ * of objects cannot be set through `pulumi config set`). The committed stack file is not touched.
  */
-export async function openBoxStack(box: Box, loaders?: unknown[]): Promise<Stack> {
-    const stack = await openStack(BOX_STACK, {
-        stackFile: path.basename(BOX_STACK_FILE),
-        secrets: { brokerAmqpUrl: box.rabbit.amqpUrl, brokerManagementUrl: box.rabbit.managementUrl },
-    });
-    if (loaders) {
-        const file = path.join(stack.workspace.workDir, `Pulumi.${BOX_STACK}.yaml`);
-        const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
-        doc.setIn(["config", "elastic-workers:loaders"], loaders);
-        fs.writeFileSync(file, doc.toString());
-    }
-    return stack;
+function stackFileWithLoaders(loaders: unknown[]): string {
+    const doc = YAML.parseDocument(fs.readFileSync(BOX_STACK_FILE, "utf8"));
+    doc.setIn(["config", "elastic-workers:loaders"], loaders);
+    const file = path.join(STATE, "box", "Pulumi.box.loaders.yaml");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, doc.toString());
+    return file;
 }
 
 /**
- * `pulumi up --refresh` of the box stack, its output streamed; returns the update summary's resource changes.
- * The refresh puts back what was changed behind the engine's back (the benchmark swaps a ScaledObject out).
+ * `pulumi up --refresh --stack box` in the project directory, its output streamed; returns the update's resource
+ * changes. The refresh puts back what was changed behind the engine's back (the benchmark swaps a ScaledObject out).
+ * `loaders` replaces the stack file's loaders for this update.
  */
-export async function deployBoxStack(box: Box, loaders?: unknown[]): Promise<Record<string, number>> {
-    const stack = await openBoxStack(box, loaders);
-    const res = await stack.up({ refresh: true, onOutput: (o) => process.stdout.write(o) });
-    return res.summary.resourceChanges ?? {};
+export async function deployBoxStack(loaders?: unknown[]): Promise<Record<string, number>> {
+    await selectStack(BOX_STACK);
+    const args = ["up", "--yes", "--refresh", "--stack", BOX_STACK];
+    if (loaders) args.push("--config-file", stackFileWithLoaders(loaders));
+    await pulumiOk(args, { label: "pulumi up box" });
+    return lastUpdateChanges(BOX_STACK);
 }
 
 /** What the pool holds of each loader (maxReplicas after the capacity bound), from the stack's outputs. */
-export async function loaderFits(box: Box): Promise<Record<string, number>> {
-    const outputs = await (await openBoxStack(box)).outputs();
-    const capacity = outputs.loaderCapacity.value as Record<string, { maxReplicas: number }>;
+export async function loaderFits(): Promise<Record<string, number>> {
+    const capacity = (await stackOutputs(BOX_STACK)).loaderCapacity as Record<
+        string,
+        { maxReplicas: number }
+    >;
     return Object.fromEntries(Object.entries(capacity).map(([k, v]) => [k, v.maxReplicas]));
 }
 
 /** Removes the box stack's state: after the box's data is wiped, its resources are gone with it. */
-export async function forgetBoxStack(box: Box): Promise<void> {
-    const stack = await openBoxStack(box);
-    await stack.workspace.removeStack(BOX_STACK, { force: true });
+export async function forgetBoxStack(): Promise<void> {
+    const r = await pulumi(["stack", "rm", "--force", "--yes", BOX_STACK], { label: false });
+    if (r.code !== 0 && !/no stack named/.test(r.out)) throw new Error(r.out.trim());
 }
 
 /**
  * What the tests, the benchmark and `box:up` start from: the box up with nodes shaped from the stack file's
  * pool, the loaders' queues declared and empty, the stack deployed; and what the pool holds of each loader.
  */
-export async function boxWithStack(): Promise<{
+export async function boxWithStack(opts: { resourceMetrics?: boolean } = {}): Promise<{
     box: Box;
     loaders: BoxLoader[];
     fits: Record<string, number>;
     changes: Record<string, number>;
 }> {
-    const box = await boxUp(poolNodes(BOX_STACK_FILE));
+    const box = await boxUp(poolNodes(BOX_STACK_FILE), opts);
     const loaders = boxLoaders();
     const queues = loaders.flatMap((l) => l.queues);
     declareQueues(box, queues);
     purgeQueues(box, queues);
-    console.log("\n`pulumi up` of Pulumi.box.yaml into the box");
-    const changes = await deployBoxStack(box);
-    return { box, loaders, fits: await loaderFits(box), changes };
+    console.log("\n`pulumi up --stack box` in the project directory, into the box");
+    const changes = await deployBoxStack();
+    return { box, loaders, fits: await loaderFits(), changes };
 }

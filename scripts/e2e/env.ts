@@ -29,9 +29,9 @@ export async function waitFor(what: string, seconds: number, ok: () => boolean):
     throw new Error(`timed out after ${seconds}s waiting for ${what}`);
 }
 
-/** Builds (or finds cached) the Pulumi CLI and provider plugins. */
-export function bootstrapTools(): void {
-    execFileSync(path.join(ROOT, "scripts/tools/bootstrap.sh"), { stdio: "inherit" });
+/** Builds (or finds cached, or installed) the tools of `group` (scripts/tools/bootstrap.sh: demo, e2e, bench...). */
+export function bootstrapTools(group: string): void {
+    execFileSync(path.join(ROOT, "scripts/tools/bootstrap.sh"), [group], { stdio: "inherit" });
 }
 
 function dockerUp(): boolean {
@@ -53,20 +53,22 @@ export async function ensureDocker(): Promise<void> {
     console.log("docker engine: started");
 }
 
-/** A registry on 127.0.0.1 with htpasswd auth and fresh credentials. */
-export interface Registry {
+/** Where a registry is and the credentials it takes. */
+export interface RegistryAccess {
     address: string;
     username: string;
     password: string;
+}
+
+/** A registry on 127.0.0.1 with htpasswd auth, started by startRegistry. */
+export interface Registry extends RegistryAccess {
     stop(): void;
 }
 
-/** Starts Debian's docker-registry on 127.0.0.1:port with generated credentials and storage under .state. */
-export async function startRegistry(port: number): Promise<Registry> {
+/** Starts Debian's docker-registry on 127.0.0.1:port with these credentials and storage under .state. */
+export async function startRegistry(port: number, username: string, password: string): Promise<Registry> {
     const dir = path.join(E2E, `registry-${port}`);
     fs.mkdirSync(path.join(dir, "data"), { recursive: true });
-    const username = "swh-e2e";
-    const password = persistentSecret(`registry-${port}-password`);
     const htpasswd = execFileSync("htpasswd", ["-Bbn", username, password], { encoding: "utf8" });
     fs.writeFileSync(path.join(dir, "htpasswd"), htpasswd, { mode: 0o600 });
     fs.writeFileSync(
@@ -135,7 +137,7 @@ export function persistentSecret(name: string): string {
 }
 
 /** Tags of a repository in the registry. */
-export function registryTags(reg: Registry, repository: string): string[] {
+export function registryTags(reg: RegistryAccess, repository: string): string[] {
     const out = execFileSync(
         "curl",
         ["-sf", "-u", `${reg.username}:${reg.password}`, `http://${reg.address}/v2/${repository}/tags/list`],
@@ -147,7 +149,7 @@ export function registryTags(reg: Registry, repository: string): string[] {
 }
 
 /** The manifest digest the registry serves for repository:tag, as Docker-Content-Digest. */
-export function registryDigest(reg: Registry, repository: string, tag: string): string | undefined {
+export function registryDigest(reg: RegistryAccess, repository: string, tag: string): string | undefined {
     const out = execFileSync(
         "curl",
         [

@@ -1,10 +1,9 @@
 /**
- * Where the offline engine keeps its things, all in ignored directories: the file backend, the Pulumi home,
- * per-stack work directories and a generated passphrase. Tools come from scripts/tools/bootstrap.sh.
+ * Where the offline engine keeps its things, and its environment: both come from scripts/tools/env.sh, the
+ * one place an operator and the rig get them (file backend in .state/backend, the pinned Node, the Pulumi CLI
+ * and plugins from bootstrap.sh, the offline stacks' passphrase).
  */
 import { execFileSync } from "child_process";
-import * as crypto from "crypto";
-import * as fs from "fs";
 import * as path from "path";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -17,30 +16,25 @@ export function toolsBin(): string {
     }).trim();
 }
 
-/** The passphrase of the local file backend's secrets, generated once per checkout. */
-function passphrase(): string {
-    const file = path.join(STATE, "passphrase");
-    if (!fs.existsSync(file)) {
-        fs.mkdirSync(STATE, { recursive: true });
-        fs.writeFileSync(file, crypto.randomBytes(24).toString("base64url"), { mode: 0o600 });
-    }
-    return fs.readFileSync(file, "utf8").trim();
-}
+let cached: Record<string, string> | undefined;
 
-/** Environment of an offline engine run: file backend, no update checks, no plugin downloads. */
+/** This process's environment after `eval "$(scripts/tools/env.sh)"`, as the README has operators do. */
 export function engineEnv(): Record<string, string> {
-    const bin = toolsBin();
-    if (!fs.existsSync(path.join(bin, "pulumi"))) {
-        throw new Error(`the Pulumi CLI is not built: run scripts/tools/bootstrap.sh (looked in ${bin})`);
+    if (!cached) {
+        const out = execFileSync(
+            "bash",
+            ["-c", 'eval "$("$0")" && env -0', path.join(ROOT, "scripts/tools/env.sh")],
+            {
+                encoding: "utf8",
+                env: process.env,
+            },
+        );
+        cached = Object.fromEntries(
+            out
+                .split("\0")
+                .filter((l) => l.includes("="))
+                .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        );
     }
-    fs.mkdirSync(path.join(STATE, "backend"), { recursive: true });
-    return {
-        PATH: `${bin}:${process.env.PATH}`,
-        PULUMI_HOME: path.join(STATE, "pulumi-home"),
-        PULUMI_BACKEND_URL: `file://${path.join(STATE, "backend")}`,
-        PULUMI_CONFIG_PASSPHRASE: passphrase(),
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
-    };
+    return cached;
 }

