@@ -7,10 +7,11 @@
  *     pulumi config set --secret managementUrl 'http://user:password@rabbitmq:15672'
  *     pulumi up
  *
- * Outside this repository, import from the package: `import { KedaScaledLoader } from "@swh/elastic-workers";`
+ * It installs the components as any other stack does, from the package (`npm pack` in the repository root
+ * makes swh-elastic-workers-<version>.tgz, which package.json names; from SWH's npm registry, name a version).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KedaScaledLoader } from "../../components";
+import { KedaScaledLoader } from "@swh/elastic-workers";
 
 const config = new pulumi.Config();
 
@@ -25,6 +26,8 @@ const loader = new KedaScaledLoader("git", {
     managementUrl: config.requireSecret("managementUrl"),
     // No pool capacity here: the cluster is someone else's, so maxReplicas is taken as given.
     maxReplicas: config.getNumber("maxReplicas") ?? 4,
+    // Defaults to swh-loader-git.
+    namespace: config.get("namespace"),
     queueThreshold: 5,
     taskTimeoutSeconds: 3600,
 });

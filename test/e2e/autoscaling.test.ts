@@ -4,7 +4,11 @@
  * pod; the real engine deploys Pulumi.box.yaml into it. Then tasks are published and the cluster is watched.
  */
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as path from "path";
 import { Box, boxDown, startRabbitmq, stopRabbitmq } from "../../scripts/box/box";
+import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack } from "../../scripts/engine/cli";
+import { ROOT } from "../../scripts/engine/env";
 import { BoxLoader, boxWithStack, publish } from "../../scripts/box/stack";
 import {
     Sampler,
@@ -177,5 +181,44 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         assertExactlyOnce(`${run}-fallback`, 2);
         await until("svn back to 0", svn.cooldownPeriod + 90, async () => atZero(await state(svn)));
         assert.deepEqual(sampler.overcommits(), [], "a node held more than its allocatable");
+    });
+
+    it("7. the example consumer, installed from the packed tarball, previews, deploys and re-previews clean", async function () {
+        // As another SWH stack would: `npm pack` here, `npm install` there, then the CLI in its directory.
+        const example = path.join(ROOT, "examples", "keda-loader-only");
+        execFileSync("npm", ["pack", "--silent", "--pack-destination", ROOT], { cwd: ROOT, stdio: "inherit" });
+        execFileSync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--prefer-offline"], {
+            cwd: example,
+            stdio: "inherit",
+        });
+        const installed = require(path.join(example, "node_modules/@swh/elastic-workers/package.json"));
+        assert.equal(installed.exports["."].default, "./dist/components/index.js");
+        const opts = { cwd: example, env: { KUBECONFIG: box.kubeconfig } };
+        await pulumi(["stack", "rm", "--yes", "--force", "--preserve-config", "box"], { ...opts, label: false });
+        await selectStack("box", opts);
+        const fresh = await previewPlan("box", opts);
+        const kinds = (steps: PlannedStep[]) => [...new Set(steps.map((st) => st.type))].sort();
+        assert.deepEqual(kinds(fresh.steps), [
+            "kubernetes:apps/v1:Deployment",
+            "kubernetes:core/v1:ConfigMap",
+            "kubernetes:core/v1:Namespace",
+            "kubernetes:core/v1:Secret",
+            "kubernetes:keda.sh/v1alpha1:ScaledObject",
+            "kubernetes:keda.sh/v1alpha1:TriggerAuthentication",
+            "pulumi:pulumi:Stack",
+            "swh:elastic:KedaScaledLoader",
+        ]);
+        assert.deepEqual(fresh.changeSummary, { create: fresh.steps.length });
+        try {
+            await pulumiOk(["up", "--yes", "--stack", "box"], { ...opts, label: "example up" });
+            const again = await previewPlan("box", opts);
+            assert.deepEqual(again.changeSummary, { same: fresh.steps.length });
+            const so = await box.kube.get(
+                "/apis/keda.sh/v1alpha1/namespaces/swh-example-git/scaledobjects/loader-git",
+            );
+            assert.equal(so.metadata?.name, "loader-git");
+        } finally {
+            await pulumiOk(["destroy", "--yes", "--stack", "box"], { ...opts, label: "example destroy" });
+        }
     });
 });

@@ -4,6 +4,25 @@ import * as ts from "typescript";
 import { AMQP_URL, DIGEST_REF, MANAGEMENT_URL } from "../fixtures";
 import { ROOT } from "../harness/program";
 import { isSecretAt, runUnderMocks } from "../harness/pulumi";
+import Module = require("module");
+
+/**
+ * The example imports the package by name; the unit tier runs it against the sources (the e2e tier installs
+ * the packed tarball). Resolves "@swh/elastic-workers" to components/index.ts while `fn` runs.
+ */
+function withPackageFromSources<T>(fn: () => T): T {
+    const m = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
+    const resolve = m._resolveFilename;
+    m._resolveFilename = function (request: string, ...rest: unknown[]) {
+        if (request === "@swh/elastic-workers") return path.join(ROOT, "components", "index.ts");
+        return resolve.call(this, request, ...rest);
+    };
+    try {
+        return fn();
+    } finally {
+        m._resolveFilename = resolve;
+    }
+}
 
 const EXAMPLE = path.join(ROOT, "examples/keda-loader-only/index.ts");
 
@@ -28,7 +47,7 @@ describe("examples/keda-loader-only (a consumer stack)", () => {
     });
 
     it("creates one loader with KEDA scaling and secret broker URLs, without any pool", async () => {
-        const { recorder: r } = await runUnderMocks(() => require(EXAMPLE), {
+        const { recorder: r } = await runUnderMocks(() => withPackageFromSources(() => require(EXAMPLE)), {
             config: {
                 "swh-git-loader:image": DIGEST_REF,
                 "swh-git-loader:amqpUrl": AMQP_URL,
