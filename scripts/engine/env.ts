@@ -18,23 +18,23 @@ export function toolsBin(): string {
 
 let cached: Record<string, string> | undefined;
 
-/** This process's environment after `eval "$(scripts/tools/env.sh)"`, as the README has operators do. */
+/** What `eval "$(scripts/tools/env.sh)"` sets (as the README has operators do): the variables it adds or changes. */
 export function engineEnv(): Record<string, string> {
-    if (!cached) {
-        const out = execFileSync(
-            "bash",
-            ["-c", 'eval "$("$0")" && env -0', path.join(ROOT, "scripts/tools/env.sh")],
-            {
-                encoding: "utf8",
-                env: process.env,
-            },
-        );
-        cached = Object.fromEntries(
-            out
-                .split("\0")
-                .filter((l) => l.includes("="))
-                .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-        );
-    }
-    return cached;
+    if (cached) return cached;
+    const out = execFileSync(
+        "bash",
+        ["-c", 'eval "$("$0")" && env -0', path.join(ROOT, "scripts/tools/env.sh")],
+        {
+            encoding: "utf8",
+            env: process.env,
+        },
+    );
+    const entries = out
+        .split("\0")
+        .filter((l) => l.includes("="))
+        .map((l): [string, string] => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
+        .filter(([k, v]) => process.env[k] !== v && !["_", "SHLVL", "PWD", "OLDPWD"].includes(k));
+    const result: Record<string, string> = Object.fromEntries(entries);
+    cached = result;
+    return result;
 }

@@ -1,10 +1,17 @@
-/** .gitlab-ci.yml run locally with gitlab-ci-local (shell executor), in a clone of the committed tree. */
+/**
+ * .gitlab-ci.yml run locally with gitlab-ci-local (shell executor), in a clone of the committed tree: the
+ * pipeline's shape, the test job, and the preview and up jobs for real on the offline `local` stack (the
+ * merge request's preview saves its plan; the manual up applies exactly that plan).
+ */
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROOT } from "../../scripts/engine/env";
+import { prepareLocal } from "../../scripts/demo";
+import { pulumiOk } from "../../scripts/engine/cli";
+import { ROOT, STATE, engineEnv } from "../../scripts/engine/env";
+import { stopByPidFile } from "../../scripts/e2e/env";
 
 const GCL = path.join(ROOT, "node_modules/.bin/gitlab-ci-local");
 
@@ -25,19 +32,60 @@ describe(".gitlab-ci.yml under gitlab-ci-local", function () {
     });
     after(() => fs.rmSync(clone, { recursive: true, force: true }));
 
-    function gcl(args: string[]) {
-        const r = spawnSync(GCL, args, { cwd: clone, encoding: "utf8", timeout: 20 * 60 * 1000 });
+    function gcl(args: string[], env: Record<string, string> = {}) {
+        const r = spawnSync(GCL, args, {
+            cwd: clone,
+            encoding: "utf8",
+            timeout: 20 * 60 * 1000,
+            env: { ...process.env, ...env },
+        });
         return { status: r.status, out: `${r.stdout}${r.stderr}` };
     }
 
-    it("a branch pipeline has the test job and a manual up job; a merge request adds the preview", () => {
+    it("the default branch tests, previews and offers a manual up; a merge request tests and previews", () => {
         const branch = gcl(["--list"]);
         assert.equal(branch.status, 0, branch.out);
         assert.match(branch.out, /^test\s+test\s+on_success/m);
-        assert.match(branch.out, /^up\s+deploy\s+manual/m);
-        assert.doesNotMatch(branch.out, /^preview/m);
-        const mr = gcl(["--list", "--variable", "CI_PIPELINE_SOURCE=merge_request_event"]);
+        assert.match(branch.out, /^preview\s+preview\s+on_success/m);
+        assert.match(branch.out, /^up\s+deploy\s+manual\s+\[preview\]/m);
+        const mr = gcl(["--list", "--variable", "CI_PIPELINE_SOURCE=merge_request_event", "--variable", "CI_COMMIT_BRANCH="]);
         assert.match(mr.out, /^preview\s+preview\s+on_success/m);
+        assert.doesNotMatch(mr.out, /^up\s/m);
+    });
+
+    it("the merge request's preview runs for real and saves its plan; up applies exactly that plan", async () => {
+        // The offline engine's environment (scripts/tools/env.sh), with the clone's own backend.
+        const env: Record<string, string> = {
+            ...engineEnv(),
+            PULUMI_BACKEND_URL: `file://${path.join(clone, ".state", "backend")}`,
+        };
+        fs.mkdirSync(path.join(clone, ".state", "backend"), { recursive: true });
+        const variables = ["STACK=local", ...Object.keys(env).map((k) => `${k}=${env[k]}`)].flatMap((v) => [
+            "--variable",
+            v,
+        ]);
+        await pulumiOk(["stack", "init", "local"], { cwd: clone, env, label: false });
+        await prepareLocal(2); // registry with the stack's credentials, base image, BuildKit
+        try {
+            const mr = gcl(
+                ["--force-shell-executor", "--variable", "CI_PIPELINE_SOURCE=merge_request_event", ...variables, "preview"],
+                env,
+            );
+            assert.equal(mr.status, 0, mr.out.slice(-4000));
+            assert.match(mr.out, /27 to create/);
+            const plan = JSON.parse(fs.readFileSync(path.join(clone, "plan.json"), "utf8"));
+            assert.equal(Object.keys(plan.resourcePlans).length, 27);
+
+            const up = gcl(["--force-shell-executor", ...variables, "--needs", "up"], env);
+            assert.equal(up.status, 0, up.out.slice(-4000));
+            assert.match(up.out, /pulumi up --yes --policy-pack policy --non-interactive --plan plan.json/);
+            assert.match(up.out, /27 created/);
+            assert.match(up.out, /PASS +up/);
+        } finally {
+            await pulumiOk(["destroy", "--yes", "--stack", "local"], { cwd: clone, env, label: "destroy" });
+            stopByPidFile(path.join(STATE, "e2e", "registry-5055", "pid"));
+            stopByPidFile(path.join(STATE, "e2e", "buildkit", "pid"));
+        }
     });
 
     it("the test job passes: npm ci, strict type check, the unit tier", () => {
