@@ -4,8 +4,9 @@
 #   eval "$(scripts/tools/env.sh)"      # then, in the project directory:
 #   pulumi stack select --create local && pulumi preview
 #
-# - PATH: the pinned Node (node.sh) and the Pulumi CLI, language host and plugins (bootstrap.sh). A `pulumi`
-#   already installed on the machine is used instead where it is the pinned version (an operator's machine).
+# - PATH: the pinned Node (node.sh) and the Pulumi CLI, language host and plugins (bootstrap.sh links there the
+#   ones it built, or those already installed at the pinned versions, as on an operator's machine).
+# - npm_config_nodedir: native npm modules build against the pinned Node's headers (none can be downloaded).
 # - PULUMI_BACKEND_URL: a file backend in .state/backend (ignored by git).
 # - PULUMI_CONFIG_PASSPHRASE: the passphrase of the offline stacks' committed secrets. It is public on purpose:
 #   those secrets are credentials of services on 127.0.0.1 that the demo and the box start. Real stacks
@@ -21,6 +22,8 @@ tools_bin=$("$here/bootstrap.sh" --print-bin)
 mkdir -p "$root/.state/backend"
 q() { printf '%q' "$1"; }
 echo "export PATH=$(q "$node_bin:$tools_bin"):\"\$PATH\""
+# Native modules (re2, under gitlab-ci-local) compile against this Node's own headers: no header download.
+echo "export npm_config_nodedir=$(q "$(dirname "$node_bin")")"
 echo "export PULUMI_BACKEND_URL=$(q "file://$root/.state/backend")"
 echo "export PULUMI_CONFIG_PASSPHRASE=$(q "$OFFLINE_STACKS_PASSPHRASE")"
 echo "export PULUMI_SKIP_UPDATE_CHECK=true"

@@ -65,7 +65,7 @@ describe(".gitlab-ci.yml under gitlab-ci-local", function () {
             v,
         ]);
         await pulumiOk(["stack", "init", "local"], { cwd: clone, env, label: false });
-        await prepareLocal(2); // registry with the stack's credentials, base image, BuildKit
+        await prepareLocal(4); // registry with the stack's credentials, base image, BuildKit
         try {
             const mr = gcl(
                 ["--force-shell-executor", "--variable", "CI_PIPELINE_SOURCE=merge_request_event", ...variables, "preview"],
