@@ -105,7 +105,9 @@ export async function loaderFits(): Promise<Record<string, number>> {
 
 /** Removes the box stack's state: after the box's data is wiped, its resources are gone with it. */
 export async function forgetBoxStack(): Promise<void> {
-    const r = await pulumi(["stack", "rm", "--force", "--yes", "--preserve-config", BOX_STACK], { label: false });
+    const r = await pulumi(["stack", "rm", "--force", "--yes", "--preserve-config", BOX_STACK], {
+        label: false,
+    });
     if (r.code !== 0 && !/no stack named/.test(r.out)) throw new Error(r.out.trim());
 }
 

@@ -186,7 +186,10 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
     it("7. the example consumer, installed from the packed tarball, previews, deploys and re-previews clean", async function () {
         // As another SWH stack would: `npm pack` here, `npm install` there, then the CLI in its directory.
         const example = path.join(ROOT, "examples", "keda-loader-only");
-        execFileSync("npm", ["pack", "--silent", "--pack-destination", ROOT], { cwd: ROOT, stdio: "inherit" });
+        execFileSync("npm", ["pack", "--silent", "--pack-destination", ROOT], {
+            cwd: ROOT,
+            stdio: "inherit",
+        });
         execFileSync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--prefer-offline"], {
             cwd: example,
             stdio: "inherit",
@@ -194,7 +197,10 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         const installed = require(path.join(example, "node_modules/@swh/elastic-workers/package.json"));
         assert.equal(installed.exports["."].default, "./dist/components/index.js");
         const opts = { cwd: example, env: { KUBECONFIG: box.kubeconfig } };
-        await pulumi(["stack", "rm", "--yes", "--force", "--preserve-config", "box"], { ...opts, label: false });
+        await pulumi(["stack", "rm", "--yes", "--force", "--preserve-config", "box"], {
+            ...opts,
+            label: false,
+        });
         await selectStack("box", opts);
         const fresh = await previewPlan("box", opts);
         const kinds = (steps: PlannedStep[]) => [...new Set(steps.map((st) => st.type))].sort();

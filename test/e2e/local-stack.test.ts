@@ -11,7 +11,14 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { LOCAL_STACK, RENDERED, localRegistry } from "../../scripts/demo";
-import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack, stackOutputs } from "../../scripts/engine/cli";
+import {
+    PlannedStep,
+    previewPlan,
+    pulumi,
+    pulumiOk,
+    selectStack,
+    stackOutputs,
+} from "../../scripts/engine/cli";
 import { ROOT } from "../../scripts/engine/env";
 import { RegistryAccess, registryDigest, registryTags } from "../../scripts/e2e/env";
 import { validateObject } from "../harness/schemas";
@@ -106,7 +113,9 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         timings = { local: await timedPreview(LOCAL_STACK), empty: await timedPreview("empty", empty) };
         await pulumi(["stack", "rm", "--yes", "--force", "empty"], { cwd: empty, label: false });
         fs.rmSync(empty, { recursive: true, force: true });
-        console.log(`      pulumi preview: local stack ${timings.local}s, empty stack ${timings.empty}s (same run)`);
+        console.log(
+            `      pulumi preview: local stack ${timings.local}s, empty stack ${timings.empty}s (same run)`,
+        );
         first = await run("npm", ["run", "--silent", "demo"], "demo");
         second = await run("npm", ["run", "--silent", "demo"], "demo again");
     });
@@ -195,18 +204,25 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         // Rendered manifests have no cluster to be read back from (the box stack's `up --refresh` covers a
         // cluster); the image is read back from the registry.
         const image = freshPlan.steps.find((st) => st.type === "docker-build:index:Image")!.urn;
-        await pulumiOk(["refresh", "--yes", "--expect-no-changes", "--stack", LOCAL_STACK, "--target", image], {
-            label: "refresh",
-        });
+        await pulumiOk(
+            ["refresh", "--yes", "--expect-no-changes", "--stack", LOCAL_STACK, "--target", image],
+            {
+                label: "refresh",
+            },
+        );
     });
 
     it("refuses a change that would delete a protected loader namespace, naming the key that lifts it", async () => {
         // Protection as every real stack has it (the local stack turns it off to be destroyable).
         const protectedFile = localConfigWith({ protect: true });
-        await pulumiOk(["up", "--yes", "--stack", LOCAL_STACK, "--config-file", protectedFile], { label: "up protect" });
+        await pulumiOk(["up", "--yes", "--stack", LOCAL_STACK, "--config-file", protectedFile], {
+            label: "up protect",
+        });
         const git = YAML.parse(fs.readFileSync(protectedFile, "utf8")).config["elastic-workers:loaders"][0];
         const renamed = localConfigWith({ protect: true, loaders: [{ ...git, loader: "svn" }] });
-        const r = await pulumi(["preview", "--stack", LOCAL_STACK, "--config-file", renamed], { label: "preview" });
+        const r = await pulumi(["preview", "--stack", LOCAL_STACK, "--config-file", renamed], {
+            label: "preview",
+        });
         assert.notEqual(r.code, 0, r.out);
         assert.match(r.out, /loader-git-namespace[\s\S]*protect/);
         assert.match(r.out, /elastic-workers:protect is true/);

@@ -6,6 +6,7 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ROOT, stackConfig } from "../harness/program";
@@ -78,19 +79,25 @@ describe("entrypoints under the SDK's resolution (cmd/run)", function () {
         for (const t of COMPONENTS) assert.ok(r.types.includes(t), `${t} not registered:\n${r.out}`);
     });
 
-    it("without Pulumi.yaml's main, the SDK would take package.json's library entry and declare nothing", () => {
-        // What the first real `pulumi up` did: this shows the check above can fail.
-        const r = runThroughSdk(ROOT, localConfig(), "elastic-workers", ".");
-        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-        assert.notEqual(r.loaded, path.join(ROOT, "index.ts"));
-        assert.ok(
-            pkg.main === undefined || !String(pkg.main).startsWith("index."),
-            "package.json main is the library",
-        );
-        assert.deepEqual(
-            r.types.filter((t) => COMPONENTS.includes(t)),
-            [],
-        );
+    it("without Pulumi.yaml's main, the SDK takes package.json's entry, not index.ts (the check can fail)", () => {
+        // The first real `pulumi up`: no `main` in Pulumi.yaml, and package.json's `main` naming the library.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swh-entry-"));
+        try {
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: elastic-workers\nruntime: nodejs\n");
+            fs.writeFileSync(path.join(dir, "package.json"), '{ "name": "x", "main": "library.ts" }\n');
+            fs.writeFileSync(path.join(dir, "library.ts"), "export const library = true;\n");
+            fs.copyFileSync(path.join(ROOT, "index.ts"), path.join(dir, "index.ts"));
+            fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+            const r = runThroughSdk(dir, localConfig(), "elastic-workers");
+            assert.equal(cliProgram(dir).entryPoint, ".");
+            assert.equal(r.loaded, path.join(dir, "library.ts"), r.out);
+            assert.deepEqual(
+                r.types.filter((t) => COMPONENTS.includes(t)),
+                [],
+            );
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("examples/keda-loader-only runs its own index.ts", () => {

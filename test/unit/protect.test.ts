@@ -12,8 +12,15 @@ describe("protect (elastic-workers:protect)", function () {
         const loaders = recorder.resources.filter((r) => r.type === "swh:elastic:KedaScaledLoader").length;
         assert.ok(loaders >= 3);
         assert.equal(protectedNames.filter((n) => /Namespace loader-.*-namespace$/.test(n)).length, loaders);
-        for (const expected of [/ClusterV2 pool-cluster$/, /Release rancher-rancher$/, /Command rancher-.+-install-k3s$/])
-            assert.ok(protectedNames.some((n) => expected.test(n)), `${expected} in ${protectedNames.join(", ")}`);
+        for (const expected of [
+            /ClusterV2 pool-cluster$/,
+            /Release rancher-rancher$/,
+            /Command rancher-.+-install-k3s$/,
+        ])
+            assert.ok(
+                protectedNames.some((n) => expected.test(n)),
+                `${expected} in ${protectedNames.join(", ")}`,
+            );
         assert.equal(protectedNames.length, loaders + 3, protectedNames.join("\n"));
     });
 
@@ -32,7 +39,10 @@ describe("protect (elastic-workers:protect)", function () {
     });
 
     it("matches by type and name, so a look-alike is not protected", () => {
-        assert.equal(protectedAs("kubernetes:core/v1:Namespace", "loader-git-namespace"), "a loader's namespace");
+        assert.equal(
+            protectedAs("kubernetes:core/v1:Namespace", "loader-git-namespace"),
+            "a loader's namespace",
+        );
         assert.equal(protectedAs("kubernetes:core/v1:Namespace", "observability-namespace"), undefined);
         assert.equal(protectedAs("kubernetes:core/v1:ConfigMap", "loader-git-namespace"), undefined);
     });
