@@ -25,9 +25,9 @@ const loader = new KedaScaledLoader("git", {
     amqpUrl: config.requireSecret("amqpUrl"),
     managementUrl: config.requireSecret("managementUrl"),
     // No pool capacity here: the cluster is someone else's, so maxReplicas is taken as given.
-    maxReplicas: config.getNumber("maxReplicas") ?? 4,
-    // Defaults to swh-loader-git.
-    namespace: config.get("namespace"),
+    // Pulumi.yaml declares the defaults of maxReplicas and namespace, the CLI fills them in.
+    maxReplicas: config.requireNumber("maxReplicas"),
+    namespace: config.require("namespace"),
     queueThreshold: 5,
     taskTimeoutSeconds: 3600,
 });

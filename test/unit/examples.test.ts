@@ -50,6 +50,9 @@ describe("examples/keda-loader-only (a consumer stack)", () => {
         const { recorder: r } = await runUnderMocks(() => withPackageFromSources(() => require(EXAMPLE)), {
             config: {
                 "swh-git-loader:image": DIGEST_REF,
+                // The defaults Pulumi.yaml declares (the CLI fills them in; mocks do not).
+                "swh-git-loader:maxReplicas": "4",
+                "swh-git-loader:namespace": "swh-loader-git",
                 "swh-git-loader:amqpUrl": AMQP_URL,
                 "swh-git-loader:managementUrl": MANAGEMENT_URL,
             },

@@ -1,5 +1,8 @@
 /** The Node.js language host's command for a program run: the Go host's flags, program argument and environment. */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import {
     configEnvKey,
     nodeArgs,
@@ -8,6 +11,7 @@ import {
     runOutcome,
 } from "../../scripts/tools/language-host/command";
 import { parseHostArgs } from "../../scripts/tools/language-host/host";
+import { programDependencies, requiredPackages } from "../../scripts/tools/language-host/packages";
 
 const input = (over: Partial<RunInput> = {}): RunInput => ({
     project: "elastic-workers",
@@ -98,5 +102,40 @@ describe("language host: the program's node command", () => {
             tracing: "http://t",
         });
         assert.equal(parseHostArgs(["--logtostderr", "-v=9", "127.0.0.1:6"]).engineAddress, "127.0.0.1:6");
+    });
+});
+
+describe("language host: packages and dependencies of a program", () => {
+    let dir: string;
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "swh-host-"));
+        const write = (file: string, json: unknown) => {
+            fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+            fs.writeFileSync(path.join(dir, file), JSON.stringify(json));
+        };
+        write("package.json", { dependencies: { "@pulumi/kubernetes": "4.24.1", absent: "1" } });
+        write("node_modules/@pulumi/kubernetes/package.json", {
+            name: "@pulumi/kubernetes",
+            version: "4.24.1",
+            pulumi: { resource: true, name: "kubernetes" },
+        });
+        write("node_modules/@pulumi/pulumi/package.json", { name: "@pulumi/pulumi", version: "3.260.0" });
+        write("node_modules/x/node_modules/@pulumi/command/package.json", {
+            name: "@pulumi/command",
+            version: "1.2.1",
+            pulumi: { resource: true, server: "https://example.test/plugins" },
+        });
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("finds every provider package, nested ones too, as the Go host's GetRequiredPackages does", () => {
+        assert.deepEqual(requiredPackages(dir), [
+            { name: "command", version: "v1.2.1", server: "https://example.test/plugins" },
+            { name: "kubernetes", version: "v4.24.1", server: undefined },
+        ]);
+    });
+
+    it("lists the program's installed direct dependencies for `pulumi about`", () => {
+        assert.deepEqual(programDependencies(dir), [{ name: "@pulumi/kubernetes", version: "4.24.1" }]);
     });
 });

@@ -14,19 +14,31 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
 import { runCommand, runOutcome, RunInput, runPluginCommand } from "./command";
-import { requiredPackages } from "./packages";
+import { programDependencies, requiredPackages } from "./packages";
 
 // Generated gRPC stubs and messages shipped with the SDK (resolved from this project's node_modules).
 /* eslint-disable @typescript-eslint/no-require-imports */
 const services: typeof import("@pulumi/pulumi/proto/language_grpc_pb") = require("@pulumi/pulumi/proto/language_grpc_pb");
 const lang: typeof import("@pulumi/pulumi/proto/language_pb") = require("@pulumi/pulumi/proto/language_pb");
 const plugin: typeof import("@pulumi/pulumi/proto/plugin_pb") = require("@pulumi/pulumi/proto/plugin_pb");
+const {
+    Empty,
+}: typeof import("google-protobuf/google/protobuf/empty_pb") = require("google-protobuf/google/protobuf/empty_pb");
 const SDK_VERSION: string = require("@pulumi/pulumi/package.json").version;
 
 type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
+
+/** A unary RPC from a plain function of its request: a thrown error answers INTERNAL with its message. */
+function unary<Req, Res>(handle: (req: Req) => Res): Unary<Req, Res> {
+    return (call, done) => {
+        try {
+            done(null, handle(call.request));
+        } catch (e) {
+            done({ code: grpc.status.INTERNAL, details: (e as Error).message });
+        }
+    };
+}
 
 /** The engine address: the last positional argument; flags (-root=..., --tracing x, -v=9) are accepted. */
 export function parseHostArgs(argv: string[]): { engineAddress: string; tracing?: string } {
@@ -175,69 +187,37 @@ function main(): void {
 
     const impl: Partial<grpc.UntypedServiceImplementation> = {
         runPlugin,
-        handshake: ((call, done) => {
-            engineAddress = call.request.getEngineAddress() || engineAddress;
-            done(null, new lang.LanguageHandshakeResponse());
-        }) as Unary<
-            InstanceType<typeof lang.LanguageHandshakeRequest>,
-            InstanceType<typeof lang.LanguageHandshakeResponse>
-        >,
-        getPluginInfo: ((_call, done) =>
-            done(null, new plugin.PluginInfo().setVersion(SDK_VERSION))) as Unary<
-            unknown,
-            InstanceType<typeof plugin.PluginInfo>
-        >,
-        getRequiredPackages: ((call, done) => {
-            try {
-                const info = programInfo(call.request.getInfo());
-                const res = new lang.GetRequiredPackagesResponse();
-                for (const p of requiredPackages(info.programDirectory)) {
-                    const dep = new plugin.PackageDependency()
-                        .setName(p.name)
-                        .setKind("resource")
-                        .setVersion(p.version);
-                    if (p.server) dep.setServer(p.server);
-                    res.addPackages(dep);
-                }
-                done(null, res);
-            } catch (e) {
-                done({ code: grpc.status.INTERNAL, details: (e as Error).message });
-            }
-        }) as Unary<
-            InstanceType<typeof lang.GetRequiredPackagesRequest>,
-            InstanceType<typeof lang.GetRequiredPackagesResponse>
-        >,
         run,
-        about: ((_call, done) =>
-            done(
-                null,
-                new lang.AboutResponse().setExecutable(process.execPath).setVersion(process.version),
-            )) as Unary<unknown, InstanceType<typeof lang.AboutResponse>>,
-        getProgramDependencies: ((call, done) => {
-            try {
-                const info = programInfo(call.request.getInfo());
-                const res = new lang.GetProgramDependenciesResponse();
-                const pkg = JSON.parse(
-                    fs.readFileSync(path.join(info.programDirectory, "package.json"), "utf8"),
-                );
-                for (const name of Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).sort()) {
-                    const installed = path.join(info.programDirectory, "node_modules", name, "package.json");
-                    if (!fs.existsSync(installed)) continue;
-                    const version = JSON.parse(fs.readFileSync(installed, "utf8")).version;
-                    res.addDependencies(new lang.DependencyInfo().setName(name).setVersion(version));
-                }
-                done(null, res);
-            } catch (e) {
-                done({ code: grpc.status.INTERNAL, details: (e as Error).message });
+        handshake: unary((req: InstanceType<typeof lang.LanguageHandshakeRequest>) => {
+            engineAddress = req.getEngineAddress() || engineAddress;
+            return new lang.LanguageHandshakeResponse();
+        }),
+        getPluginInfo: unary(() => new plugin.PluginInfo().setVersion(SDK_VERSION)),
+        getRequiredPackages: unary((req: InstanceType<typeof lang.GetRequiredPackagesRequest>) => {
+            const res = new lang.GetRequiredPackagesResponse();
+            for (const p of requiredPackages(programInfo(req.getInfo()).programDirectory)) {
+                const dep = new plugin.PackageDependency()
+                    .setName(p.name)
+                    .setKind("resource")
+                    .setVersion(p.version);
+                if (p.server) dep.setServer(p.server);
+                res.addPackages(dep);
             }
-        }) as Unary<
-            InstanceType<typeof lang.GetProgramDependenciesRequest>,
-            InstanceType<typeof lang.GetProgramDependenciesResponse>
-        >,
-        cancel: ((_call, done) => {
+            return res;
+        }),
+        about: unary(() =>
+            new lang.AboutResponse().setExecutable(process.execPath).setVersion(process.version),
+        ),
+        getProgramDependencies: unary((req: InstanceType<typeof lang.GetProgramDependenciesRequest>) => {
+            const res = new lang.GetProgramDependenciesResponse();
+            for (const d of programDependencies(programInfo(req.getInfo()).programDirectory))
+                res.addDependencies(new lang.DependencyInfo().setName(d.name).setVersion(d.version));
+            return res;
+        }),
+        cancel: unary(() => {
             for (const child of running) child.kill("SIGINT");
-            done(null, new (require("google-protobuf/google/protobuf/empty_pb").Empty)());
-        }) as Unary<unknown, unknown>,
+            return new Empty();
+        }),
     };
 
     const server = new grpc.Server();

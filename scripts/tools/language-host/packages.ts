@@ -52,3 +52,17 @@ export function requiredPackages(programDirectory: string): RequiredPackage[] {
         (a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version),
     );
 }
+
+/** The program's direct dependencies (package.json) with their installed versions, for `pulumi about`. */
+export function programDependencies(programDirectory: string): { name: string; version: string }[] {
+    const pkg = JSON.parse(fs.readFileSync(path.join(programDirectory, "package.json"), "utf8")) as {
+        dependencies?: Record<string, string>;
+        devDependencies?: Record<string, string>;
+    };
+    return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
+        .sort()
+        .flatMap((name) => {
+            const installed = readJson(path.join(programDirectory, "node_modules", name, "package.json"));
+            return installed?.version ? [{ name, version: installed.version }] : [];
+        });
+}
