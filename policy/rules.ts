@@ -48,6 +48,9 @@ export function missingMemoryRequests(w: Workload): string[] {
 }
 
 export function graceShorterThanTask(w: Workload): string[] {
+    // No spec: it is unknown in this preview (the image is built in the same update; the API server refuses a
+    // workload without one). The engine runs the policies again at `up`, on the known spec.
+    if (w.spec === undefined) return [];
     const timeout = Number(w.metadata?.annotations?.[TASK_TIMEOUT_ANNOTATION]);
     const grace = w.spec?.template?.spec?.terminationGracePeriodSeconds ?? 30;
     if (!Number.isFinite(timeout)) {

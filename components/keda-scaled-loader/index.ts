@@ -127,10 +127,21 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
             kedaOpts,
         );
 
+        // The pod template carries the image, unknown at preview when the image is built in the same update. The
+        // whole spec is made one unknown then, not a value deep inside it: Pulumi's update plans (`up --plan`)
+        // reject a nested unknown that becomes known (pulumi/pulumi#13765), which would fail every deploy that
+        // builds a new image.
+        const known = pulumi.all([image, configHash]);
         if (plan.mode === "deployment") {
+            const deployment = loaderDeployment(plan, "", undefined);
             this.deployment = new k8s.apps.v1.Deployment(
                 `${name}-deployment`,
-                loaderDeployment(plan, image, configHash),
+                {
+                    metadata: deployment.metadata,
+                    spec: pulumi.output(
+                        known.apply(([ref, hash]) => loaderDeployment(plan, ref, hash).spec!),
+                    ),
+                },
                 { ...nsOpts, dependsOn: [this.config, ...secretDeps] },
             );
             this.scaler = new k8s.apiextensions.CustomResource(
@@ -144,7 +155,12 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         } else {
             this.scaler = new k8s.apiextensions.CustomResource(
                 `${name}-scaledjob`,
-                scaledJob(plan, podTemplate(plan, image, configHash) as never) as never,
+                {
+                    ...scaledJob(plan, podTemplate(plan, "", undefined) as never),
+                    spec: known.apply(
+                        ([ref, hash]) => scaledJob(plan, podTemplate(plan, ref, hash) as never).spec,
+                    ),
+                } as never,
                 { ...kedaOpts, dependsOn: [...kedaOpts.dependsOn, this.config, this.triggerAuthentication] },
             );
         }

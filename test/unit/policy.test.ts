@@ -55,6 +55,14 @@ describe("policy rules (policy/rules.ts)", () => {
         assert.match(graceShorterThanTask(w)[0], /terminationGracePeriodSeconds 600 < task timeout 7200s/);
     });
 
+    it("leaves a spec that is unknown in a preview to the check at up, and still checks a known one", () => {
+        const w = loader((d) => delete d.spec);
+        for (const rule of [missingMemoryRequests, graceShorterThanTask, unpinnedImages, plainEnvSecrets])
+            assert.deepEqual(rule(w), [], rule.name);
+        const noGrace = loader((d) => delete d.spec.template.spec.terminationGracePeriodSeconds);
+        assert.match(graceShorterThanTask(noGrace)[0], /terminationGracePeriodSeconds 30 < task timeout/);
+    });
+
     it("flags a tag instead of a digest", () => {
         const w = loader((d) => (d.spec.template.spec.containers[0].image = "swh/loader_git:latest"));
         assert.match(unpinnedImages(w)[0], /runs swh\/loader_git:latest, not a digest-pinned image/);
