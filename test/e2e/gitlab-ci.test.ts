@@ -37,7 +37,8 @@ describe(".gitlab-ci.yml under gitlab-ci-local", function () {
             cwd: clone,
             encoding: "utf8",
             timeout: 20 * 60 * 1000,
-            env: { ...process.env, ...env },
+            // The pinned Node (gitlab-ci-local and the jobs run on it) and the offline engine, as .ci/run has them.
+            env: { ...process.env, ...engineEnv(), ...env },
         });
         return { status: r.status, out: `${r.stdout}${r.stderr}` };
     }
