@@ -97,7 +97,9 @@ for (const loader of cfg.loaders) {
               packages: loader.packages!,
               baseImage: loader.baseImage ?? cfg.images.baseImage,
               registry: cfg.images.registry,
-              repository: cfg.images.namespace ? `${cfg.images.namespace}/loader_${loader.loader}` : undefined,
+              repository: cfg.images.namespace
+                  ? `${cfg.images.namespace}/loader_${loader.loader}`
+                  : undefined,
               username: cfg.images.username,
               password: secrets.registryPassword,
               releaseDate: cfg.images.releaseDate,

@@ -149,7 +149,9 @@ export function loadConfig(source: ConfigSource): StackConfig {
     const environment = source.get("environment") ?? "dev";
     const protectText = source.get("protect") ?? "true";
     if (protectText !== "true" && protectText !== "false")
-        problems.push(`${keyOf("protect")}: expected true or false, e.g. \`pulumi config set protect false\` (got ${protectText})`);
+        problems.push(
+            `${keyOf("protect")}: expected true or false, e.g. \`pulumi config set protect false\` (got ${protectText})`,
+        );
     const cfg = parsed.success ? parsed.data : undefined;
     const required = new Set<SecretKey>();
     // Rendered manifests reference the broker Secret instead of holding it (see KedaScaledLoader.brokerSecret).

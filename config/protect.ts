@@ -8,7 +8,11 @@ import * as pulumi from "@pulumi/pulumi";
 export const PROTECT_KEY = "elastic-workers:protect";
 
 export const PROTECTED: { what: string; type: string; name: RegExp }[] = [
-    { what: "the Rancher server's k3s install", type: "command:remote:Command", name: /^rancher-.+-install-k3s$/ },
+    {
+        what: "the Rancher server's k3s install",
+        type: "command:remote:Command",
+        name: /^rancher-.+-install-k3s$/,
+    },
     { what: "the Rancher Helm release", type: "kubernetes:helm.sh/v3:Release", name: /^rancher-rancher$/ },
     { what: "the pool's Rancher cluster", type: "rancher2:index/clusterV2:ClusterV2", name: /./ },
     { what: "a loader's namespace", type: "kubernetes:core/v1:Namespace", name: /^loader-.+-namespace$/ },
@@ -21,7 +25,9 @@ export function protectedAs(type: string, name: string): string | undefined {
 
 /** A stack transform that sets `protect` on the resources above. */
 export const protectTransform: pulumi.ResourceTransform = (args) =>
-    protectedAs(args.type, args.name) ? { props: args.props, opts: { ...args.opts, protect: true } } : undefined;
+    protectedAs(args.type, args.name)
+        ? { props: args.props, opts: { ...args.opts, protect: true } }
+        : undefined;
 
 /** What the program tells the operator on every run while protection is on. */
 export function protectionNotice(): string {

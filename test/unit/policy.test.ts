@@ -56,7 +56,7 @@ describe("policy rules (policy/rules.ts)", () => {
     });
 
     it("leaves a spec that is unknown in a preview to the check at up, and still checks a known one", () => {
-        const w = loader((d) => delete d.spec);
+        const w = loader((d) => delete (d as { spec?: unknown }).spec);
         for (const rule of [missingMemoryRequests, graceShorterThanTask, unpinnedImages, plainEnvSecrets])
             assert.deepEqual(rule(w), [], rule.name);
         const noGrace = loader((d) => delete d.spec.template.spec.terminationGracePeriodSeconds);
