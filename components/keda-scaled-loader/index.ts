@@ -105,8 +105,9 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
             );
         }
         const secretDeps = this.brokerSecret ? [this.brokerSecret] : [];
-        // Pods restart when their config changes. The hash covers the secret config when this component
-        // holds it, and is then a secret too.
+        // Pods restart when their config changes. The hash covers the secret config when this component holds
+        // it; a 64-bit digest reveals nothing of the password, and is a plain value in the pod spec below (kept
+        // secret, it would make the whole spec secret and hide image and resource changes from MR previews).
         const envHash = crypto.createHash("sha256").update(JSON.stringify(envConfigMap(plan).data));
         const configHash: pulumi.Input<string> = createSecret
             ? pulumi.secret(
@@ -131,7 +132,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         // whole spec is made one unknown then, not a value deep inside it: Pulumi's update plans (`up --plan`)
         // reject a nested unknown that becomes known (pulumi/pulumi#13765), which would fail every deploy that
         // builds a new image.
-        const known = pulumi.all([image, configHash]);
+        const known = pulumi.all([image, pulumi.unsecret(pulumi.output(configHash))]);
         if (plan.mode === "deployment") {
             const deployment = loaderDeployment(plan, "", undefined);
             this.deployment = new k8s.apps.v1.Deployment(

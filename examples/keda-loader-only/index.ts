@@ -8,7 +8,7 @@
  *     pulumi up
  *
  * It installs the components as any other stack does, from the package (`npm pack` in the repository root
- * makes swh-elastic-workers-<version>.tgz, which package.json names; from SWH's npm registry, name a version).
+ * makes swh-elastic-workers-<version>.tgz, which package.json names).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KedaScaledLoader } from "@swh/elastic-workers";

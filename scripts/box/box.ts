@@ -148,7 +148,9 @@ function logOf(name: string): string {
 function tool(bin: string, name: string): string {
     const p = path.join(bin, name);
     if (!fs.existsSync(p))
-        throw new Error(`${name} is not built: run scripts/tools/bootstrap.sh (looked in ${bin})`);
+        throw new Error(
+            `${name} is not built: run scripts/tools/bootstrap.sh box (bench for metrics-server; looked in ${bin})`,
+        );
     return p;
 }
 

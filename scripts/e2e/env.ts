@@ -125,17 +125,6 @@ export async function startRegistry(port: number, username: string, password: st
     };
 }
 
-/** A random secret generated once and kept in .state/e2e/secrets (so re-runs see the same value). */
-export function persistentSecret(name: string): string {
-    const dir = path.join(E2E, "secrets");
-    const file = path.join(dir, name);
-    if (!fs.existsSync(file)) {
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        fs.writeFileSync(file, crypto.randomBytes(18).toString("base64url"), { mode: 0o600 });
-    }
-    return fs.readFileSync(file, "utf8").trim();
-}
-
 /** Tags of a repository in the registry. */
 export function registryTags(reg: RegistryAccess, repository: string): string[] {
     const out = execFileSync(

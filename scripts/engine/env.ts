@@ -23,7 +23,8 @@ export function engineEnv(): Record<string, string> {
     if (cached) return cached;
     const out = execFileSync(
         "bash",
-        ["-c", 'eval "$("$0")" && env -0', path.join(ROOT, "scripts/tools/env.sh")],
+        // A failing env.sh must stop here, not leave the operator's own backend and passphrase in place.
+        ["-c", 'out=$("$0") || exit 1; eval "$out" && env -0', path.join(ROOT, "scripts/tools/env.sh")],
         {
             encoding: "utf8",
             env: process.env,

@@ -73,8 +73,10 @@ installed() {
     local binary=$1 version=$2 p
     case "$binary" in
         pulumi)
+            # Not this cache's own links (bin/ is on PATH after env.sh): the installed copy, resolved.
             for p in $(type -ap pulumi); do
-                case "$(readlink -f "$p")" in "$cache"/*) continue ;; esac
+                p=$(readlink -f "$p")
+                case "$p" in "$(readlink -f "$cache")"/* | "$(readlink -f "$bin")"/*) continue ;; esac
                 [ "$("$p" version 2>/dev/null)" = "$version" ] && echo "$p" && return 0
             done
             ;;
@@ -284,6 +286,7 @@ if want pulumi; then
     # The Node.js language host (Pulumi's Go one cannot be built here), unless one is installed with the CLI;
     # and the analyzer launcher for Node policy packs.
     host=$(type -ap pulumi-language-nodejs | grep -v "^$bin/" | head -1 || true)
+    case "$(readlink -f "${host:-/}")" in "$here"/*) host="" ;; esac
     if [ -n "$host" ]; then
         ln -sf "$host" "$bin/pulumi-language-nodejs"
         echo "language host: using the installed $host"

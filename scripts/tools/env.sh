@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The environment of the offline engine, for the `local` and `box` stacks of this checkout:
 #
-#   eval "$(scripts/tools/env.sh)"      # then, in the project directory:
+#   e=$(scripts/tools/env.sh) && eval "$e"      # then, in the project directory:
 #   pulumi stack select --create local && pulumi preview
 #
 # - PATH: the pinned Node (node.sh) and the Pulumi CLI, language host and plugins (bootstrap.sh links there the

@@ -32,8 +32,9 @@ ETCD_VERSION=v3.6.8
 KWOK_VERSION=v0.8.0
 # metrics-server for the benchmark's CPU-based HPA: the release built on the same k8s.io v0.36 libraries.
 METRICS_SERVER_VERSION=v0.9.0
-# Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (the Automation API's
-# in-process language server replaces it, see scripts/engine), pulumi-command/provider, pulumi-rancher2/provider.
+# Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (scripts/tools/pulumi-language-nodejs
+# serves its protocol and runs programs through @pulumi/pulumi's cmd/run), pulumi-command/provider,
+# pulumi-rancher2/provider.
 
 # Not a version, but pinned with them: the passphrase of the committed `local` and `box` stacks' secrets
 # (loopback-only credentials, public on purpose; scripts/tools/env.sh).

@@ -47,12 +47,12 @@ describe("bootstrap.sh with tools already installed", function () {
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    const bootstrap = (args: string[]) =>
+    const bootstrap = (args: string[], firstOnPath?: string) =>
         spawnSync("bash", [BOOTSTRAP, ...args], {
             encoding: "utf8",
             env: {
                 ...process.env,
-                PATH: `${path.join(dir, "usr/bin")}:${process.env.PATH}`,
+                PATH: `${firstOnPath ? `${firstOnPath}:` : ""}${path.join(dir, "usr/bin")}:${process.env.PATH}`,
                 PULUMI_HOME: path.join(dir, "pulumi-home"),
                 SWH_TOOLS_CACHE: path.join(dir, "cache"),
             },
@@ -68,6 +68,15 @@ describe("bootstrap.sh with tools already installed", function () {
         const bin = path.join(dir, "cache/bin");
         assert.equal(fs.readlinkSync(path.join(bin, "pulumi")), path.join(dir, "usr/bin/pulumi"));
         assert.ok(fs.existsSync(path.join(bin, "pulumi-language-nodejs")));
+    });
+
+    it("run again with its own bin directory first on PATH (after env.sh), still links the installed CLI", () => {
+        const bin = path.join(dir, "cache/bin");
+        const r = bootstrap(["engine"], bin);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /pulumi v[\d.]+: using the installed .*usr\/bin\/pulumi/);
+        assert.equal(fs.readlinkSync(path.join(bin, "pulumi")), path.join(dir, "usr/bin/pulumi"));
+        assert.equal(spawnSync(path.join(bin, "pulumi"), ["version"], { encoding: "utf8" }).status, 0);
     });
 
     it("refuses an unknown group, naming the ones it knows", () => {

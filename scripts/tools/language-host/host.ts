@@ -120,6 +120,13 @@ function main(): void {
             stdio: ["ignore", "pipe", "pipe"],
         });
         running.add(child);
+        // A child that fails to spawn emits both "error" and "close": answer the engine once.
+        let answered = false;
+        const answer = (error: string, bail = false) => {
+            if (answered) return;
+            answered = true;
+            done(null, res.setError(error).setBail(bail));
+        };
         let outOfMemory = false;
         child.stdout.pipe(process.stdout, { end: false });
         child.stderr.on("data", (b: Buffer) => {
@@ -128,12 +135,12 @@ function main(): void {
         });
         child.on("error", (e) => {
             running.delete(child);
-            fail(`Problem executing program (could not run language executor): ${e.message}`);
+            answer(`Problem executing program (could not run language executor): ${e.message}`);
         });
         child.on("close", (code, signal) => {
             running.delete(child);
             const outcome = runOutcome(code, signal, outOfMemory);
-            done(null, res.setError(outcome.error).setBail(outcome.bail));
+            answer(outcome.error, outcome.bail);
         });
     };
 
@@ -167,21 +174,21 @@ function main(): void {
         child.stderr.on("data", (b: Buffer) => call.write(new lang.RunPluginResponse().setStderr(b)));
         // The engine ends a plugin by cancelling the call.
         call.on("cancelled", () => child.kill("SIGINT"));
+        // A child that fails to spawn emits both "error" and "close": end the call once.
+        let ended = false;
+        const end = (details?: string) => {
+            if (ended) return;
+            ended = true;
+            if (details === undefined) call.end();
+            else call.emit("error", { code: grpc.status.UNKNOWN, details });
+        };
         child.on("error", (e) => {
             running.delete(child);
-            call.emit("error", {
-                code: grpc.status.UNKNOWN,
-                details: `Problem executing plugin program: ${e.message}`,
-            });
+            end(`Problem executing plugin program: ${e.message}`);
         });
         child.on("close", (code) => {
             running.delete(child);
-            if (code === 0) call.end();
-            else
-                call.emit("error", {
-                    code: grpc.status.UNKNOWN,
-                    details: `Program exited with non-zero exit code: ${code ?? -1}`,
-                });
+            end(code === 0 ? undefined : `Program exited with non-zero exit code: ${code ?? -1}`);
         });
     };
 

@@ -40,7 +40,7 @@ export function requiredPackages(programDirectory: string): RequiredPackage[] {
                 const pkg = readJson(path.join(dir, "package.json"));
                 if (pkg?.pulumi?.resource) {
                     const name = pkg.pulumi.name ?? (pkg.name ?? "").replace(/^@pulumi\//, "");
-                    const version = `v${pkg.pulumi.version ?? pkg.version}`;
+                    const version = `v${String(pkg.pulumi.version ?? pkg.version).replace(/^v/, "")}`;
                     found.set(`${name}@${version}`, { name, version, server: pkg.pulumi.server });
                 }
                 visit(path.join(dir, "node_modules"), depth + 1);
