@@ -116,10 +116,15 @@ async function down(): Promise<void> {
     const r = await pulumi(["destroy", "--yes", "--stack", LOCAL_STACK], { label: "pulumi destroy" });
     if (r.code !== 0) throw new Error(`pulumi destroy failed (exit ${r.code})`);
     fs.rmSync(RENDERED, { recursive: true, force: true });
+    stopLocalServices();
+    console.log("local stack destroyed, registry and buildkitd stopped");
+}
+
+/** Stops what prepareLocal started: the registries and buildkitd. */
+export function stopLocalServices(): void {
     for (const dir of fs.existsSync(path.join(STATE, "e2e")) ? fs.readdirSync(path.join(STATE, "e2e")) : [])
         if (dir.startsWith("registry-")) stopByPidFile(path.join(STATE, "e2e", dir, "pid"));
     stopByPidFile(path.join(STATE, "e2e", "buildkit", "pid"));
-    console.log("local stack destroyed, registry and buildkitd stopped");
 }
 
 if (require.main === module) {

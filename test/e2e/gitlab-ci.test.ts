@@ -8,10 +8,9 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { prepareLocal } from "../../scripts/demo";
+import { prepareLocal, stopLocalServices } from "../../scripts/demo";
 import { pulumiOk } from "../../scripts/engine/cli";
-import { ROOT, STATE, engineEnv } from "../../scripts/engine/env";
-import { stopByPidFile } from "../../scripts/e2e/env";
+import { ROOT, engineEnv } from "../../scripts/engine/env";
 
 const GCL = path.join(ROOT, "node_modules/.bin/gitlab-ci-local");
 
@@ -100,8 +99,7 @@ describe(".gitlab-ci.yml under gitlab-ci-local", function () {
             assert.match(up.out, /PASS +up/);
         } finally {
             await pulumiOk(["destroy", "--yes", "--stack", "local"], { cwd: clone, env, label: "destroy" });
-            stopByPidFile(path.join(STATE, "e2e", "registry-5055", "pid"));
-            stopByPidFile(path.join(STATE, "e2e", "buildkit", "pid"));
+            stopLocalServices();
         }
     });
 

@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { configEnvKey } from "../../scripts/tools/language-host/command";
 import { ROOT, stackConfig } from "../harness/program";
 
 /** Pulumi.yaml's `main` as the CLI hands it to the language host: the program directory and a file name or ".". */
@@ -60,7 +61,7 @@ function runThroughSdk(
 /** A stack file's config in PULUMI_CONFIG's form (`ns:config:key`), plus the secrets it needs. */
 function envConfig(file: string, extra: Record<string, string>): Record<string, string> {
     const all = { ...stackConfig(file), ...extra };
-    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k.replace(":", ":config:"), v]));
+    return Object.fromEntries(Object.entries(all).map(([k, v]) => [configEnvKey(k), v]));
 }
 
 const COMPONENTS = ["swh:elastic:LoaderImage", "swh:elastic:KedaScaledLoader", "swh:elastic:WorkerNodePool"];

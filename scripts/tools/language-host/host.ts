@@ -87,12 +87,18 @@ function main(): void {
     ) => {
         const req = call.request;
         const res = new lang.RunResponse();
-        const fail = (message: string) => done(null, res.setError(message));
+        // Answer the engine once (a child that fails to spawn emits both "error" and "close").
+        let answered = false;
+        const answer = (error: string, bail = false) => {
+            if (answered) return;
+            answered = true;
+            done(null, res.setError(error).setBail(bail));
+        };
         let input: RunInput;
         let runPath: string;
         try {
             if (!engineAddress)
-                return fail("the language host has no engine address (expected as its argument)");
+                return answer("the language host has no engine address (expected as its argument)");
             const info = programInfo(req.getInfo());
             input = {
                 ...info,
@@ -112,7 +118,7 @@ function main(): void {
             };
             runPath = resolveRunPath(info.programDirectory);
         } catch (e) {
-            return fail((e as Error).message);
+            return answer((e as Error).message);
         }
         const cmd = runCommand(input, runPath);
         const child = spawn(process.execPath, cmd.args, {
@@ -120,13 +126,6 @@ function main(): void {
             stdio: ["ignore", "pipe", "pipe"],
         });
         running.add(child);
-        // A child that fails to spawn emits both "error" and "close": answer the engine once.
-        let answered = false;
-        const answer = (error: string, bail = false) => {
-            if (answered) return;
-            answered = true;
-            done(null, res.setError(error).setBail(bail));
-        };
         let outOfMemory = false;
         child.stdout.pipe(process.stdout, { end: false });
         child.stderr.on("data", (b: Buffer) => {
