@@ -23,7 +23,7 @@ BUILDX_VERSION=v0.35.0
 # exporter at v0.130.0, the release the ObservabilityStack's collector image is pinned to.
 STATSD_EXPORTER_VERSION=v0.31.0
 OTELCOL_VERSION=v0.130.0
-# The autoscaling box (e2e, scripts/box): KEDA at the release the KedaOperator chart installs (2.21.0), and a
+# The autoscaling box (e2e, test/rig/box): KEDA at the release the KedaOperator chart installs (2.21.0), and a
 # control plane of the Kubernetes minor KEDA's client libraries are built for (k8s.io/* v0.36), with etcd at the
 # release that Kubernetes requires and kwok for the nodes.
 KEDA_VERSION=v2.21.0

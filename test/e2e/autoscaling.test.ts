@@ -1,15 +1,15 @@
 /**
- * The autoscaling, for real: the box (scripts/box) runs a Kubernetes control plane, kwok nodes shaped like the
+ * The autoscaling, for real: the box (test/rig/box) runs a Kubernetes control plane, kwok nodes shaped like the
  * pool's hosts, the real KEDA operator and metrics server, RabbitMQ, and a Celery worker per Running loader
  * pod; the real engine deploys Pulumi.box.yaml into it. Then tasks are published and the cluster is watched.
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { Box, boxDown, startRabbitmq, stopRabbitmq } from "../../scripts/box/box";
-import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack } from "../../scripts/engine/cli";
-import { ROOT } from "../../scripts/engine/env";
-import { BoxLoader, boxWithStack, publish } from "../../scripts/box/stack";
+import { Box, boxDown, startRabbitmq, stopRabbitmq } from "../rig/box/box";
+import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack } from "../rig/engine/cli";
+import { ROOT } from "../rig/engine/env";
+import { BoxLoader, boxWithStack, publish } from "../rig/box/stack";
 import {
     Sampler,
     atZero,
@@ -17,7 +17,7 @@ import {
     scaledObjectConditions,
     taskRecords,
     until,
-} from "../../scripts/box/watch";
+} from "../rig/box/watch";
 
 describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", function () {
     let box: Box;

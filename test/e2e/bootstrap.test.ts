@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROOT } from "../../scripts/engine/env";
+import { ROOT } from "../rig/engine/env";
 
 const BOOTSTRAP = path.join(ROOT, "scripts/tools/bootstrap.sh");
 

@@ -8,9 +8,9 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { prepareLocal, stopLocalServices } from "../../scripts/demo";
-import { pulumiOk } from "../../scripts/engine/cli";
-import { ROOT, engineEnv } from "../../scripts/engine/env";
+import { prepareLocal, stopLocalServices } from "../rig/demo";
+import { pulumiOk } from "../rig/engine/cli";
+import { ROOT, engineEnv } from "../rig/engine/env";
 
 const GCL = path.join(ROOT, "node_modules/.bin/gitlab-ci-local");
 

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { LOCAL_STACK, RENDERED, localRegistry } from "../../scripts/demo";
+import { LOCAL_STACK, RENDERED, localRegistry } from "../rig/demo";
 import {
     PlannedStep,
     previewPlan,
@@ -18,9 +18,9 @@ import {
     pulumiOk,
     selectStack,
     stackOutputs,
-} from "../../scripts/engine/cli";
-import { ROOT } from "../../scripts/engine/env";
-import { RegistryAccess, registryDigest, registryTags } from "../../scripts/e2e/env";
+} from "../rig/engine/cli";
+import { ROOT } from "../rig/engine/env";
+import { RegistryAccess, registryDigest, registryTags } from "../rig/e2e/env";
 import { validateObject } from "../harness/schemas";
 
 /** Runs a command, echoing its output with a prefix, and returns the output. */

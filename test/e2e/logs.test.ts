@@ -10,8 +10,8 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { collectorConfig, logShippingSpec } from "../../components/observability-stack";
-import { toolsBin } from "../../scripts/engine/env";
-import { waitFor } from "../../scripts/e2e/env";
+import { toolsBin } from "../rig/engine/env";
+import { waitFor } from "../rig/e2e/env";
 import { BulkEndpoint } from "./observability/bulk-endpoint";
 
 /** A pod's log file as the kubelet lays it out: /var/log/pods/<ns>_<pod>_<uid>/<container>/0.log. */

@@ -18,8 +18,8 @@ import {
     prometheusRule,
     statsdMapping,
 } from "../../components/observability-stack";
-import { toolsBin } from "../../scripts/engine/env";
-import { waitFor } from "../../scripts/e2e/env";
+import { toolsBin } from "../rig/engine/env";
+import { waitFor } from "../rig/e2e/env";
 import { alertTests, dashboardQueryTests } from "./observability/promtool-tests";
 
 const NS = "swh-loader-.*";

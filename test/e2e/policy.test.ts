@@ -7,8 +7,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { pulumi, pulumiOk } from "../../scripts/engine/cli";
-import { ROOT } from "../../scripts/engine/env";
+import { pulumi, pulumiOk } from "../rig/engine/cli";
+import { ROOT } from "../rig/engine/env";
 
 const FIXTURE = path.join(__dirname, "fixtures", "policy-project");
 

@@ -1,6 +1,6 @@
 """A stand-in SWH loader for the autoscaling box: a real Celery app whose tasks sleep and record completion.
 
-The bridge (scripts/box/bridge.ts) starts one worker per Running loader pod with the pod's own settings (broker,
+The bridge (test/rig/box/bridge.ts) starts one worker per Running loader pod with the pod's own settings (broker,
 queues, concurrency, max tasks per child from its ConfigMap and Secret), the way SWH runs loaders: early ack,
 prefetch 1, -Ofair. Tests publish with `python -m swh_box_loader publish`.
 """

@@ -1,19 +1,19 @@
 /**
  * npm run bench:scaling [-- --only burst,trickle,two-loaders] [--strategies project,fast-up,cpu-hpa,fixed]
  *
- * Backlog profiles run in the box (scripts/box) under each scaling strategy, deployed by the real engine:
+ * Backlog profiles run in the box (test/rig/box) under each scaling strategy, deployed by the real engine:
  *   project  this project's configuration (Pulumi.box.yaml with the component defaults for HPA behaviour)
  *   fast-up  the same with a rejected tuning candidate (FAST_UP_HPA_BEHAVIOR), not run unless asked for
  *   fixed    replicas fixed at the max (minReplicas = maxReplicas, no scale to zero)
  *   cpu-hpa  a plain CPU-based HPA (autoscaling/v2, 80 % of the CPU request, min 1, Kubernetes' default
  *            behaviour) instead of the ScaledObject: the real HPA and metrics-server; kwok reports each pod's CPU
- *            from its worker's state (busy: its request, idle: 1m), see scripts/box/bridge.ts
+ *            from its worker's state (busy: its request, idle: 1m), see test/rig/box/bridge.ts
  * Per run: time to first worker, drain time over the capacity-bound optimum (ceil(N / slots) x task time),
  * worker-seconds over N x task time, mean use of the pool's slots while a backlog exists, time back to zero,
  * tasks lost or duplicated. Prints a table and writes .state/bench/scaling.json.
  */
 import * as fs from "fs";
-import { DEFAULT_HPA_BEHAVIOR } from "../../components/keda-scaled-loader/plan";
+import { DEFAULT_HPA_BEHAVIOR } from "../../../components/keda-scaled-loader/plan";
 import * as path from "path";
 import { Box } from "../box/box";
 import { BOX_STACK_FILE, BoxLoader, boxWithStack, deployBoxStack, publish, purgeQueues } from "../box/stack";

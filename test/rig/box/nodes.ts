@@ -5,10 +5,10 @@
  */
 import * as fs from "fs";
 import * as YAML from "yaml";
-import { formatCpu, formatMemory } from "../../components/common/quantity";
-import { NodeCapacity, nodeCapacity, resolveReservations } from "../../components/worker-node-pool/capacity";
-import { PROJECT } from "../../config/load";
-import { poolSchema } from "../../config/schema";
+import { formatCpu, formatMemory } from "../../../components/common/quantity";
+import { NodeCapacity, nodeCapacity, resolveReservations } from "../../../components/worker-node-pool/capacity";
+import { PROJECT } from "../../../config/load";
+import { poolSchema } from "../../../config/schema";
 import { KubeObject } from "./kube";
 
 export interface BoxNode extends NodeCapacity {

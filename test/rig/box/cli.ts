@@ -67,7 +67,7 @@ async function main(): Promise<void> {
         }
         await publishAndWatch(loader, Number(count), Number(seconds));
     } else {
-        throw new Error("usage: scripts/box/cli.ts up | down [--wipe] | publish <loader> <count> <seconds>");
+        throw new Error("usage: test/rig/box/cli.ts up | down [--wipe] | publish <loader> <count> <seconds>");
     }
 }
 

@@ -3,7 +3,7 @@
  * bound pods request against its allocatable, and the tasks the workers recorded.
  */
 import * as fs from "fs";
-import { parseCpu, parseMemory } from "../../components/common/quantity";
+import { parseCpu, parseMemory } from "../../../components/common/quantity";
 import { Kube, KubeObject } from "./kube";
 
 export interface ReplicaState {

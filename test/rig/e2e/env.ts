@@ -223,7 +223,7 @@ export async function ensureBuildkit(bin: string, registries: string[]): Promise
  * not see the Docker engine's images) pulls it from there. Returns its reference in the registry.
  */
 export function ensureBaseImage(image: string, reg: Registry): string {
-    execFileSync(path.join(ROOT, "scripts/e2e/base-image.sh"), [image], { stdio: "inherit" });
+    execFileSync(path.join(ROOT, "test/rig/e2e/base-image.sh"), [image], { stdio: "inherit" });
     const ref = `${reg.address}/${image}`;
     execFileSync("docker", ["login", reg.address, "-u", reg.username, "--password-stdin"], {
         input: reg.password,

@@ -6,7 +6,7 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
 
-export const ROOT = path.resolve(__dirname, "..", "..");
+export const ROOT = path.resolve(__dirname, "..", "..", "..");
 export const STATE = path.join(ROOT, ".state");
 
 /** The directory bootstrap.sh links pulumi and the provider plugins into. */

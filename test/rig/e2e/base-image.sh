@@ -2,7 +2,7 @@
 # Makes the loader's base image without pulling from any registry: a Debian bookworm root filesystem with
 # Python 3 from debootstrap, imported into the local Docker engine. The tarball is cached by its package list.
 #
-#   scripts/e2e/base-image.sh IMAGE      # e.g. swh-e2e/python:3.11-bookworm
+#   test/rig/e2e/base-image.sh IMAGE      # e.g. swh-e2e/python:3.11-bookworm
 set -euo pipefail
 image=${1:?usage: base-image.sh IMAGE}
 packages="python3,python3-venv,python3-pip,python3-dev,ca-certificates,build-essential,libffi-dev,git"

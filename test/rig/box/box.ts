@@ -254,7 +254,7 @@ export async function stopRabbitmq(): Promise<void> {
 }
 
 function celeryPython(): string {
-    const req = path.join(ROOT, "scripts/box/worker/requirements.txt");
+    const req = path.join(ROOT, "test/rig/box/worker/requirements.txt");
     const key = crypto.createHash("sha256").update(fs.readFileSync(req)).digest("hex").slice(0, 12);
     const venv = path.join(process.env.HOME ?? "/root", ".cache/swh-elastic-workers", `celery-venv-${key}`);
     const python = path.join(venv, "bin/python");
