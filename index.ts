@@ -1,6 +1,7 @@
 /**
  * The elastic workers stack: Rancher on k3s, a worker pool registered into it, loader images, KEDA and the
- * loaders it scales, and the observability around them. Everything comes from the stack config (see README).
+ * loaders it scales, and the observability around them. Everything comes from the stack config (docs/config.md),
+ * which config/ turns into the components' arguments: this file only wires the components together.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,7 +19,6 @@ import { ConfigError, loadConfig, pulumiConfigSource } from "./config";
 import { protectionNotice, protectTransform } from "./config/protect";
 
 const cfg = loadConfig(pulumiConfigSource());
-const secrets = cfg.secrets;
 
 // 0. What must not be deleted by accident (the Rancher install, the pool's cluster, the loaders' namespaces).
 if (cfg.protect) {
@@ -27,29 +27,10 @@ if (cfg.protect) {
 }
 
 // 1. Rancher, when this stack manages it.
-const rancher = cfg.rancher
-    ? new RancherServer("rancher", {
-          host: cfg.rancher.host,
-          hostname: cfg.rancher.hostname,
-          rancherVersion: cfg.rancher.version,
-          k3sVersion: cfg.rancher.k3sVersion,
-          certManagerVersion: cfg.rancher.certManagerVersion,
-          flannelBackend: cfg.rancher.flannelBackend,
-          replicas: cfg.rancher.replicas,
-          caCerts: cfg.rancher.caCerts,
-          sshPrivateKey: secrets.sshPrivateKey!,
-          bootstrapPassword: secrets.rancherBootstrapPassword!,
-          adminPassword: secrets.rancherAdminPassword!,
-      })
-    : undefined;
+const rancher = cfg.rancher ? new RancherServer("rancher", cfg.rancher) : undefined;
 
 // 2. The worker hosts: prepared over SSH, then registered into a Rancher custom cluster.
-const pool = new WorkerNodePool("pool", {
-    ...cfg.pool,
-    // The config requires the key whenever a host is reached over SSH.
-    sshPrivateKey: secrets.sshPrivateKey ?? "",
-    rancherProvider: rancher?.provider,
-});
+const pool = new WorkerNodePool("pool", cfg.pool, { providers: rancher ? [rancher.provider] : [] });
 
 // 3. Where Kubernetes objects go: written to files (no cluster), a given cluster, the pool's cluster, or the
 // ambient kubeconfig. Paths are relative to the project, wherever the engine runs the program from.
@@ -60,6 +41,7 @@ const provider = cfg.kubernetes.renderYamlToDirectory
     : cfg.kubernetes.kubeconfig
       ? new k8s.Provider("cluster", { kubeconfig: readKubeconfig(cfg.kubernetes.kubeconfig) })
       : pool.provider;
+const onCluster = { providers: provider ? [provider] : [] };
 
 /** The kubeconfig file's content, as a secret (it holds credentials). */
 function readKubeconfig(file: string): pulumi.Output<string> {
@@ -73,53 +55,25 @@ function readKubeconfig(file: string): pulumi.Output<string> {
 }
 
 // 4. Monitoring and logs first: the task's reviewers put them before autoscaling.
-const observability =
-    (cfg.observability.enabled ?? true)
-        ? new ObservabilityStack("observability", {
-              ...cfg.observability,
-              elasticsearchPassword: secrets.elasticsearchPassword,
-              provider,
-          })
-        : undefined;
+const observability = cfg.observability
+    ? new ObservabilityStack("observability", cfg.observability, onCluster)
+    : undefined;
 
 // 5. KEDA, once per cluster, and the loaders' priority classes.
-const keda = new KedaOperator("keda", { ...cfg.keda, provider });
+const keda = new KedaOperator("keda", cfg.keda, onCluster);
 
-// 6. Each loader: its image, then the Deployment KEDA scales from its queues.
+// 6. Each loader: its image (built from pinned packages, or prebuilt), then the Deployment KEDA scales.
 const images: Record<string, pulumi.Output<string>> = {};
 const capacityPlans: Record<string, unknown> = {};
 for (const loader of cfg.loaders) {
-    // A prebuilt image (loaders[].image) is used as is; otherwise one is built from the pinned packages.
-    const imageRef = loader.image
-        ? pulumi.output(loader.image)
-        : new LoaderImage(`image-${loader.loader}`, {
-              loader: loader.loader,
-              packages: loader.packages!,
-              baseImage: loader.baseImage ?? cfg.images.baseImage,
-              registry: cfg.images.registry,
-              repository: cfg.images.namespace
-                  ? `${cfg.images.namespace}/loader_${loader.loader}`
-                  : undefined,
-              username: cfg.images.username,
-              password: secrets.registryPassword,
-              releaseDate: cfg.images.releaseDate,
-              pipIndexUrl: cfg.images.pipIndexUrl,
-              pipCaBundle: cfg.images.pipCaBundle,
-              builder: cfg.images.builder,
-              push: cfg.images.push,
-          }).ref;
-    const scaled = new KedaScaledLoader(`loader-${loader.loader}`, {
-        ...loader,
-        image: imageRef,
-        // Rendered manifests would hold secret values in plain text: then the Secret is made out of band.
-        brokerSecret: cfg.kubernetes.renderYamlToDirectory ? "existing" : "create",
-        amqpUrl: secrets.brokerAmqpUrl,
-        managementUrl: secrets.brokerManagementUrl,
-        capacity: pool.nodes,
-        kedaOperator: keda,
-        statsd: observability?.statsdEndpoint,
-        provider,
-    });
+    const imageRef = loader.build
+        ? new LoaderImage(`image-${loader.loader}`, loader.build).ref
+        : pulumi.output(loader.prebuiltImage!);
+    const scaled = new KedaScaledLoader(
+        `loader-${loader.loader}`,
+        { ...loader.scaled, image: imageRef, kedaOperator: keda, statsd: observability?.statsdEndpoint },
+        onCluster,
+    );
     images[loader.loader] = imageRef;
     const plan = scaled.plan;
     capacityPlans[loader.loader] = {

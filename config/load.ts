@@ -2,21 +2,17 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ArgumentError } from "../components/common/errors";
-import { versions } from "../components/common/versions";
-import { LoaderPlan, planLoader } from "../components/keda-scaled-loader/plan";
-import { checkRancherSupportsKubernetes } from "../components/rancher-server/support-matrix";
-import { NodeCapacity, nodeCapacity, resolveReservations } from "../components/worker-node-pool/capacity";
-import { checkUniqueNames } from "../components/worker-node-pool/hosts";
+import { formatPath, issueMessage } from "../components/common/schema";
+import { KedaOperatorArgs, KedaScaledLoaderArgs, planLoader } from "../components/keda-scaled-loader";
+import { LoaderImageArgs } from "../components/loader-image/args";
+import { ObservabilityStackArgs } from "../components/observability-stack/args";
 import {
-    ImagesConfig,
-    KedaConfig,
-    KubernetesConfig,
-    LoaderConfig,
-    ObservabilityConfig,
-    PoolConfig,
-    RancherConfig,
-    structuredKeys,
-} from "./schema";
+    RancherServerArgs,
+    checkRancherSupportsKubernetes,
+    planRancherServer,
+} from "../components/rancher-server";
+import { NodeCapacity, WorkerNodePoolArgs, planPool } from "../components/worker-node-pool";
+import { StructuredConfig, programKeys, structuredSchema } from "./schema";
 
 /** The Pulumi project name, the namespace of every config key. */
 export const PROJECT = "elastic-workers";
@@ -77,45 +73,43 @@ export const SECRET_KEYS = {
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
-/** The validated stack config. */
+/** One loader: how its image is had (built, or prebuilt) and the KedaScaledLoader that runs it. */
+export interface LoaderArgs {
+    loader: string;
+    /** LoaderImage arguments, when the image is built from pinned packages. */
+    build?: LoaderImageArgs;
+    /** The prebuilt, digest-pinned image, when one is given instead. */
+    prebuiltImage?: string;
+    /** KedaScaledLoader arguments, but for the image (the build's or the prebuilt one) and the operator. */
+    scaled: Omit<KedaScaledLoaderArgs, "image" | "kedaOperator">;
+}
+
+/** The validated stack config, as the components' arguments: index.ts passes them on. */
 export interface StackConfig {
     environment: string;
     /** Protect the resources whose loss loses a cluster or data (config/protect.ts). */
     protect: boolean;
-    rancher?: RancherConfig;
-    pool: PoolConfig;
-    images: ImagesConfig;
-    loaders: LoaderConfig[];
-    keda: KedaConfig;
-    observability: ObservabilityConfig;
-    kubernetes: KubernetesConfig;
+    /** Undefined when this stack manages no Rancher. */
+    rancher?: RancherServerArgs;
+    pool: WorkerNodePoolArgs;
+    keda: KedaOperatorArgs;
+    /** Undefined when observability.enabled is false. */
+    observability?: ObservabilityStackArgs;
+    loaders: LoaderArgs[];
+    kubernetes: StructuredConfig["kubernetes"];
     /** Secret values, secret Outputs from here on. */
     secrets: Partial<Record<SecretKey, pulumi.Output<string>>>;
-    /** The pool's capacity per host, after reservations. */
-    nodes: NodeCapacity[];
-    /** Each loader's checked plan, in config order (maxReplicas bounded by `nodes`). */
-    loaderPlans: LoaderPlan[];
 }
 
-/** `loaders[1].queues` from a zod path. */
-export function formatPath(path: readonly PropertyKey[]): string {
-    return path
-        .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-        .join("");
-}
-
-/** The raw value at a zod issue's path, undefined when absent. */
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-    let cur = raw;
-    for (const p of path) {
-        if (cur === null || typeof cur !== "object") return undefined;
-        cur = (cur as Record<PropertyKey, unknown>)[p];
-    }
-    return cur;
-}
-
-function keyOf(path: string): string {
+/** `elastic-workers:<path>`. */
+export function keyOf(path: string): string {
     return `${PROJECT}:${path}`;
+}
+
+/** Names a component's field by its config key: `pool` + `hosts[0].name` → `elastic-workers:pool.hosts[0].name`. */
+function under(prefix: string): (field: string) => string {
+    return (field) =>
+        keyOf(field === "" ? prefix : field.startsWith("[") ? `${prefix}${field}` : `${prefix}.${field}`);
 }
 
 /**
@@ -125,7 +119,7 @@ function keyOf(path: string): string {
 export function loadConfig(source: ConfigSource): StackConfig {
     const problems: string[] = [];
     const raw: Record<string, unknown> = {};
-    for (const key of Object.keys(structuredKeys)) {
+    for (const key of Object.keys(structuredSchema.shape)) {
         const text = source.get(key);
         if (text === undefined) continue;
         if (source.isSecret(key))
@@ -137,33 +131,34 @@ export function loadConfig(source: ConfigSource): StackConfig {
             raw[key] = text;
         }
     }
-    const parsed = z.strictObject(structuredKeys).safeParse(raw);
+    const parsed = structuredSchema.safeParse(raw);
     if (!parsed.success) {
         for (const issue of parsed.error.issues) {
-            const where = formatPath(issue.path);
-            const missing = issue.code === "invalid_type" && valueAt(raw, issue.path) === undefined;
-            problems.push(`${keyOf(where)}: ${missing ? "required, " : ""}${issue.message}`);
+            problems.push(`${keyOf(formatPath(issue.path))}: ${issueMessage(issue, raw)}`);
         }
     }
-
-    const environment = source.get("environment") ?? "dev";
-    const protectText = source.get("protect") ?? "true";
-    if (protectText !== "true" && protectText !== "false")
-        problems.push(
-            `${keyOf("protect")}: expected true or false, e.g. \`pulumi config set protect false\` (got ${protectText})`,
-        );
+    const program = programKeys.safeParse(
+        Object.fromEntries(Object.keys(programKeys.shape).map((k) => [k, source.get(k)])),
+    );
+    if (!program.success) {
+        for (const issue of program.error.issues)
+            problems.push(`${keyOf(formatPath(issue.path))}: ${issue.message}`);
+    }
     const cfg = parsed.success ? parsed.data : undefined;
     const required = new Set<SecretKey>();
     // Rendered manifests reference the broker Secret instead of holding it (see KedaScaledLoader.brokerSecret).
-    if (cfg && !cfg.kubernetes?.renderYamlToDirectory)
-        ["brokerAmqpUrl", "brokerManagementUrl"].forEach((k) => required.add(k as SecretKey));
+    if (cfg && !cfg.kubernetes.renderYamlToDirectory) {
+        required.add("brokerAmqpUrl");
+        required.add("brokerManagementUrl");
+    }
     // Hosts are reached over SSH to install Rancher, to prepare them, or to register them.
-    if (cfg && (cfg.rancher || cfg.pool.prepareHosts !== false || cfg.pool.register !== false))
-        required.add("sshPrivateKey");
-    if (cfg?.rancher)
-        ["rancherBootstrapPassword", "rancherAdminPassword"].forEach((k) => required.add(k as SecretKey));
-    if (cfg?.images?.username) required.add("registryPassword");
-    if (cfg?.observability?.logs?.username) required.add("elasticsearchPassword");
+    if (cfg && (cfg.rancher || cfg.pool.prepareHosts || cfg.pool.register)) required.add("sshPrivateKey");
+    if (cfg?.rancher) {
+        required.add("rancherBootstrapPassword");
+        required.add("rancherAdminPassword");
+    }
+    if (cfg?.images.username) required.add("registryPassword");
+    if (cfg?.observability.logs?.username) required.add("elasticsearchPassword");
 
     const secrets: StackConfig["secrets"] = {};
     for (const [key, spec] of Object.entries(SECRET_KEYS) as [SecretKey, (typeof SECRET_KEYS)[SecretKey]][]) {
@@ -188,112 +183,128 @@ export function loadConfig(source: ConfigSource): StackConfig {
         }
         secrets[key] = pulumi.secret(value);
     }
-    if (problems.length > 0 || !cfg) throw new ConfigError(problems);
+    if (problems.length > 0 || !cfg || !program.success) throw new ConfigError(problems);
 
     // Cross-field checks, in the components' own words, keyed by config path.
-    const checked = collect(problems, () => crossChecks(cfg));
-    if (problems.length > 0 || !checked) throw new ConfigError(problems);
+    const nodes = crossChecks(cfg);
+    return componentArgs(cfg, program.data, secrets, nodes);
+}
+
+/** The components' arguments from the parsed config and the secrets (present wherever required). */
+function componentArgs(
+    cfg: StructuredConfig,
+    program: z.output<typeof programKeys>,
+    secrets: StackConfig["secrets"],
+    nodes: NodeCapacity[],
+): StackConfig {
+    const sshPrivateKey = secrets.sshPrivateKey ?? "";
+    const { registry, username, baseImage, releaseDate, pipIndexUrl, pipCaBundle, builder, push, namespace } =
+        cfg.images;
+    const { enabled, ...observability } = cfg.observability;
     return {
-        environment,
-        protect: protectText !== "false",
-        rancher: cfg.rancher,
-        pool: cfg.pool,
-        images: cfg.images ?? {},
-        loaders: cfg.loaders,
-        keda: cfg.keda ?? {},
-        observability: cfg.observability ?? {},
-        kubernetes: cfg.kubernetes ?? {},
+        environment: program.environment,
+        protect: program.protect,
+        rancher: cfg.rancher && {
+            ...cfg.rancher,
+            sshPrivateKey,
+            bootstrapPassword: secrets.rancherBootstrapPassword!,
+            adminPassword: secrets.rancherAdminPassword!,
+        },
+        pool: { ...cfg.pool, sshPrivateKey },
+        keda: cfg.keda,
+        observability: enabled
+            ? {
+                  ...observability,
+                  kedaNamespace: cfg.keda.namespace,
+                  elasticsearchPassword: secrets.elasticsearchPassword,
+              }
+            : undefined,
+        loaders: cfg.loaders.map(({ packages, image, baseImage: ownBase, ...settings }) => ({
+            loader: settings.loader,
+            prebuiltImage: image,
+            build: packages && {
+                loader: settings.loader,
+                packages,
+                baseImage: ownBase ?? baseImage,
+                registry,
+                repository: `${namespace}/loader_${settings.loader}`,
+                username,
+                password: secrets.registryPassword,
+                releaseDate,
+                pipIndexUrl,
+                pipCaBundle,
+                builder,
+                push,
+            },
+            scaled: {
+                ...settings,
+                // Rendered manifests would hold secret values in plain text: then the Secret is made out of band.
+                brokerSecret: cfg.kubernetes.renderYamlToDirectory ? "existing" : "create",
+                amqpUrl: secrets.brokerAmqpUrl,
+                managementUrl: secrets.brokerManagementUrl,
+                capacity: nodes,
+            },
+        })),
+        kubernetes: cfg.kubernetes,
         secrets,
-        nodes: checked.nodes,
-        loaderPlans: checked.loaderPlans,
     };
 }
 
+/** Runs `f`, turning an ArgumentError into a problem; undefined when it threw one. */
 function collect<T>(problems: string[], f: () => T): T | undefined {
     try {
         return f();
     } catch (e) {
-        if (e instanceof ArgumentError || e instanceof ConfigError) {
-            problems.push(...(e instanceof ConfigError ? e.problems : [e.message]));
+        if (e instanceof ArgumentError) {
+            problems.push(e.message);
             return undefined;
         }
         throw e;
     }
 }
 
-type Parsed = z.infer<z.ZodObject<typeof structuredKeys>>;
-
-function crossChecks(cfg: Parsed): { nodes: NodeCapacity[]; loaderPlans: LoaderPlan[] } {
+/** The rules across keys, each component's own checks under config keys, and the stack's own rules. */
+function crossChecks(cfg: StructuredConfig): NodeCapacity[] {
     const problems: string[] = [];
-    const register = cfg.pool.register ?? true;
-    const rancherVersion = cfg.rancher?.version ?? versions.rancher;
-    if (cfg.rancher) {
-        collect(problems, () =>
-            checkRancherSupportsKubernetes(
-                rancherVersion,
-                cfg.rancher!.k3sVersion ?? versions.k3s,
-                keyOf("rancher.k3sVersion"),
-            ),
-        );
-    }
-    if (register) {
+    if (cfg.rancher) collect(problems, () => planRancherServer("rancher", cfg.rancher!, under("rancher")));
+    const pool = collect(problems, () => planPool("pool", cfg.pool, under("pool")));
+    if (cfg.pool.register) {
         if (!cfg.rancher)
             problems.push(`${keyOf("rancher")}: required while pool.register is true (the default)`);
-        collect(problems, () =>
-            checkRancherSupportsKubernetes(
-                rancherVersion,
-                cfg.pool.kubernetesVersion ?? versions.rke2,
-                keyOf("pool.kubernetesVersion"),
-            ),
-        );
-        for (const role of ["etcd", "controlplane"]) {
-            if (!cfg.pool.hosts.some((h) => (h.roles ?? ["worker"]).includes(role as never))) {
-                problems.push(
-                    `${keyOf("pool.hosts")}: expected at least one host with the ${role} role when registering`,
-                );
-            }
-        }
+        else
+            collect(problems, () =>
+                checkRancherSupportsKubernetes(
+                    cfg.rancher!.version,
+                    cfg.pool.kubernetesVersion,
+                    keyOf("pool.kubernetesVersion"),
+                ),
+            );
     }
-    collect(problems, () => checkUniqueNames(cfg.pool.hosts, keyOf("pool.hosts")));
-    const reservations = collect(problems, () =>
-        resolveReservations(cfg.pool.reservations, keyOf("pool.reservations")),
-    );
-    const nodes = reservations ? cfg.pool.hosts.map((h) => nodeCapacity(h, reservations)) : [];
     const seenLoaders = new Map<string, number>();
-    const loaderPlans: LoaderPlan[] = [];
-    cfg.loaders.forEach((l, i) => {
-        if (seenLoaders.has(l.loader)) {
+    cfg.loaders.forEach(({ packages, image, baseImage: _baseImage, ...settings }, i) => {
+        const first = seenLoaders.get(settings.loader);
+        if (first !== undefined) {
             problems.push(
-                `${keyOf(`loaders[${i}].loader`)}: expected a unique loader type; "${l.loader}" is also loaders[${seenLoaders.get(l.loader)}]`,
+                `${keyOf(`loaders[${i}].loader`)}: expected a unique loader type; "${settings.loader}" is also loaders[${first}]`,
             );
         }
-        seenLoaders.set(l.loader, i);
-        if (!l.packages && !l.image) {
+        seenLoaders.set(settings.loader, i);
+        if (!packages && !image) {
             problems.push(
                 `${keyOf(`loaders[${i}].packages`)}: required, expected the pinned packages to build the image from, ` +
                     `or loaders[${i}].image (a prebuilt, digest-pinned image)`,
             );
         }
-        if (l.packages && l.image) {
+        if (packages && image) {
             problems.push(`${keyOf(`loaders[${i}].image`)}: expected either image or packages, not both`);
         }
-        const plan = collect(problems, () =>
-            planLoader(l, (field) => keyOf(`loaders[${i}].${field}`), reservations ? nodes : undefined),
-        );
-        if (plan) loaderPlans.push(plan);
+        collect(problems, () => planLoader(settings, under(`loaders[${i}]`), pool?.nodes));
     });
-    if (cfg.kubernetes?.kubeconfig && cfg.kubernetes.renderYamlToDirectory) {
+    if (cfg.kubernetes.kubeconfig && cfg.kubernetes.renderYamlToDirectory) {
         problems.push(
             `${keyOf("kubernetes.kubeconfig")}: expected either kubeconfig or renderYamlToDirectory, not both`,
         );
     }
-    if (cfg.observability?.logs?.swhNamespaces !== undefined) {
-        try {
-            new RegExp(cfg.observability.logs.swhNamespaces);
-        } catch {
-            problems.push(`${keyOf("observability.logs.swhNamespaces")}: expected a regular expression`);
-        }
-    }
-    if (problems.length > 0) throw new ConfigError(problems);
-    return { nodes, loaderPlans };
+    if (problems.length > 0 || !pool) throw new ConfigError(problems);
+    return pool.nodes;
 }

@@ -16,6 +16,13 @@ export class ArgumentError extends pulumi.RunError {
         super(`${key}: expected ${expected}${got === undefined ? "" : `; got ${describe(got)}`}`);
         this.name = "ArgumentError";
     }
+
+    /** An error whose message already says what was expected (a schema's words: "expected ...", "required, ..."). */
+    static withMessage(key: string, message: string, got?: unknown): ArgumentError {
+        const e = new ArgumentError(key, message.replace(/^expected /, ""), got);
+        e.message = `${key}: ${message}${got === undefined ? "" : `; got ${describe(got)}`}`;
+        return e;
+    }
 }
 
 /** Short, one-line rendering of a bad value for an error message. */
@@ -28,7 +35,7 @@ export function describe(value: unknown): string {
 
 /** Builds the key prefix used by a component's argument errors: `Kind "name": args.field`. */
 export function argKey(kind: string, name: string): (field: string) => string {
-    return (field) => `${kind} "${name}": args.${field}`;
+    return (field) => `${kind} "${name}": args${field ? `.${field}` : ""}`;
 }
 
 /** A whole-number argument of at least `min`, or `fallback` when unset; throws naming `key` otherwise. */

@@ -1,29 +1,44 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { HostSpec } from "../worker-node-pool/hosts";
-import { PrepStep } from "../worker-node-pool/node-prep";
+import { Host } from "./hosts";
 import { remoteScript } from "./shell";
+
+/** One idempotent preparation step, run over SSH as its own remote command. */
+export interface PrepStep<V extends pulumi.Input<string> = string> {
+    /** Short name; the command resource is `${prefix}-${name}`. */
+    name: string;
+    /** The POSIX sh script, from the component's `scripts/`. */
+    script: string;
+    /** Variables the script reads. Changing any of them re-runs the step. */
+    env: Record<string, V>;
+}
 
 /** The SSH connection of a host; the private key stays a secret. */
 export function sshConnection(
-    host: HostSpec,
+    host: Host,
     privateKey: pulumi.Input<string>,
 ): command.types.input.remote.ConnectionArgs {
     return {
         host: host.address,
-        port: host.port ?? 22,
-        user: host.user ?? "root",
+        port: host.port,
+        user: host.user,
         privateKey: pulumi.secret(privateKey),
-        ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+        ...(host.hostKey !== undefined ? { hostKey: host.hostKey } : {}),
         // A host that is rebooting or still booting is retried for about a minute, then the update fails.
         dialErrorLimit: 12,
         perDialTimeout: 5,
     };
 }
 
-/** The command string that runs a step's script on a host, as root. */
-export function stepCommand(host: HostSpec, step: PrepStep): string {
-    return remoteScript(step.script, step.env, { sudo: (host.user ?? "root") !== "root" });
+/** The command string that runs a step's script on a host, as root (through sudo for another user). */
+export function stepCommand(host: Host, step: PrepStep<pulumi.Input<string>>): pulumi.Input<string> {
+    const env = Object.values(step.env);
+    const plain = typeof host.user === "string" && env.every((v) => typeof v === "string");
+    if (plain)
+        return remoteScript(step.script, step.env as Record<string, string>, { sudo: host.user !== "root" });
+    return pulumi
+        .all([host.user, pulumi.all(step.env)])
+        .apply(([user, values]) => remoteScript(step.script, values, { sudo: user !== "root" }));
 }
 
 /**
@@ -32,8 +47,8 @@ export function stepCommand(host: HostSpec, step: PrepStep): string {
  */
 export function runSteps(
     prefix: string,
-    host: HostSpec,
-    steps: PrepStep[],
+    host: Host,
+    steps: PrepStep<pulumi.Input<string>>[],
     privateKey: pulumi.Input<string>,
     opts: pulumi.CustomResourceOptions,
 ): command.remote.Command[] {

@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { ArgumentError, argKey } from "../common/errors";
-import { NodeCapacity } from "../worker-node-pool/capacity";
+import { checkedInput, digestPinnedImage, parseValue } from "../common/schema";
+import { KedaScaledLoaderArgs } from "./args";
 import {
     brokerSecret,
     envConfigMap,
@@ -12,43 +13,12 @@ import {
     podTemplate,
     workerConfigYaml,
 } from "./manifests";
-import { LoaderPlan, LoaderSettings, planLoader } from "./plan";
+import { LoaderPlan, planLoader } from "./plan";
 import { scaledJob, scaledObject, triggerAuthentication } from "./scaling";
 
-export * from "./manifests";
-export * from "./operator";
-export * from "./plan";
-export * from "./scaling";
-
-/** Arguments of {@link KedaScaledLoader}: the loader settings plus its image, broker and placement. */
-export interface KedaScaledLoaderArgs extends LoaderSettings {
-    /** Digest-pinned image reference (LoaderImage.ref): `repo@sha256:...`. */
-    image: pulumi.Input<string>;
-    /**
-     * "create" (default): the component creates the broker Secret from amqpUrl and managementUrl.
-     * "existing": the Secret `loader-<type>-broker` (keys config.yml, host) is made out of band, e.g. by sealed
-     * secrets; use it when manifests are rendered to files, which would hold secret values in plain text.
-     */
-    brokerSecret?: "create" | "existing";
-    /** Celery broker URL with credentials (amqp://user:pass@host:5672/%2f). Secret. Required with "create". */
-    amqpUrl?: pulumi.Input<string>;
-    /** RabbitMQ management API URL with credentials (http://user:pass@host:15672), polled by KEDA. Secret. Required with "create". */
-    managementUrl?: pulumi.Input<string>;
-    /** The pool's capacity (WorkerNodePool.nodes), bounding maxReplicas. Unset: maxReplicas as given. */
-    capacity?: NodeCapacity[];
-    /** The KEDA operator (KedaOperator); KEDA objects wait for its CRDs. */
-    kedaOperator?: pulumi.Resource;
-    /** Kubernetes provider of the cluster. Defaults to the ambient one. */
-    provider?: k8s.Provider;
-}
-
-/** `repo@sha256:<64 hex>`: tags move, digests do not. */
-export function checkDigestPinned(image: string, key: string): string {
-    if (!/^[^\s@]+@sha256:[0-9a-f]{64}$/.test(image)) {
-        throw new ArgumentError(key, "a digest-pinned image reference (repository@sha256:<64 hex>)", image);
-    }
-    return image;
-}
+export * from "./args";
+export { KedaOperator, kedaRelease, priorityClasses } from "./operator";
+export { LoaderPlan, planLoader } from "./plan";
 
 /**
  * One loader type on the cluster: namespace, env ConfigMap, broker Secret, Deployment (or, in job mode,
@@ -71,14 +41,23 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
     constructor(name: string, args: KedaScaledLoaderArgs, opts?: pulumi.ComponentResourceOptions) {
         // Everything is checked before the component registers: a bad argument leaves no trace in the stack.
         const key = argKey("KedaScaledLoader", name);
-        const plan = planLoader(args, key, args.capacity);
+        const {
+            image: imageArg,
+            brokerSecret: secretMode,
+            amqpUrl,
+            managementUrl,
+            capacity,
+            kedaOperator,
+            ...settings
+        } = args;
+        const plan = planLoader(settings, key, capacity);
         // A plain reference is checked now; a computed one (LoaderImage.ref) when known.
-        if (typeof args.image === "string") checkDigestPinned(args.image, key("image"));
-        const createSecret = (args.brokerSecret ?? "create") === "create";
-        if (!["create", "existing"].includes(args.brokerSecret ?? "create")) {
-            throw new ArgumentError(key("brokerSecret"), '"create" or "existing"', args.brokerSecret);
+        if (typeof imageArg === "string") parseValue(digestPinnedImage, imageArg, key("image"));
+        const createSecret = (secretMode ?? "create") === "create";
+        if (!["create", "existing"].includes(secretMode ?? "create")) {
+            throw new ArgumentError(key("brokerSecret"), '"create" or "existing"', secretMode);
         }
-        if (createSecret && (args.amqpUrl === undefined || args.managementUrl === undefined)) {
+        if (createSecret && (amqpUrl === undefined || managementUrl === undefined)) {
             throw new ArgumentError(
                 key("amqpUrl"),
                 'both amqpUrl and managementUrl when brokerSecret is "create"',
@@ -89,9 +68,10 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         if (plan.clampedBecause) {
             pulumi.log.warn(`maxReplicas clamped to ${plan.maxReplicas}: ${plan.clampedBecause}`, this);
         }
-        const image = pulumi.output(args.image).apply((ref) => checkDigestPinned(ref, key("image")));
+        const image = pulumi.output(checkedInput(digestPinnedImage, imageArg, key("image")));
 
-        const k8sOpts = { parent: this, provider: args.provider };
+        // Children inherit the Kubernetes provider given in this component's opts.
+        const k8sOpts = { parent: this };
         if (plan.createNamespace) {
             this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespaceManifest(plan), k8sOpts);
         }
@@ -100,7 +80,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         if (createSecret) {
             this.brokerSecret = new k8s.core.v1.Secret(
                 `${name}-broker`,
-                brokerSecret(plan, args.amqpUrl!, args.managementUrl!),
+                brokerSecret(plan, amqpUrl!, managementUrl!),
                 nsOpts,
             );
         }
@@ -112,7 +92,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         const configHash: pulumi.Input<string> = createSecret
             ? pulumi.secret(
                   pulumi
-                      .output(args.amqpUrl!)
+                      .output(amqpUrl!)
                       .apply((url) =>
                           envHash.copy().update(workerConfigYaml(plan, url)).digest("hex").slice(0, 16),
                       ),
@@ -120,7 +100,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
             : envHash.digest("hex").slice(0, 16);
         const kedaOpts = {
             ...k8sOpts,
-            dependsOn: [...secretDeps, ...(args.kedaOperator ? [args.kedaOperator] : [])],
+            dependsOn: [...secretDeps, ...(kedaOperator ? [kedaOperator] : [])],
         };
         this.triggerAuthentication = new k8s.apiextensions.CustomResource(
             `${name}-trigger-auth`,

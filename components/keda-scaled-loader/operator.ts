@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { chartRepos, versions } from "../common/versions";
-import { PRIORITY_CLASSES } from "./plan";
+import { argKey } from "../common/errors";
+import { parseArgs } from "../common/schema";
+import { chartRepos } from "../common/versions";
+import { KedaOperatorArgs, PRIORITY_CLASSES, kedaOperatorSchema } from "./args";
 
 /** KEDA's Helm release: the operator, its metrics API server and admission webhooks, with CRDs. */
 export function kedaRelease(version: string, namespace: string): k8s.helm.v3.ReleaseArgs {
@@ -37,34 +39,21 @@ export function priorityClasses(): k8s.types.input.scheduling.v1.PriorityClass[]
     }));
 }
 
-/** Arguments of {@link KedaOperator}. */
-export interface KedaOperatorArgs {
-    /** KEDA chart version. Defaults to versions.keda. */
-    version?: string;
-    /** Namespace. Defaults to "keda". */
-    namespace?: string;
-    /**
-     * Install KEDA's chart. Defaults to true. False when the cluster already runs KEDA, or when manifests are
-     * rendered to files (Helm releases cannot be rendered).
-     */
-    installChart?: boolean;
-    /** Kubernetes provider of the cluster. Defaults to the ambient one. */
-    provider?: k8s.Provider;
-}
-
 /** What every loader of a cluster needs once: the KEDA operator from its pinned chart, and the priority classes. */
 export class KedaOperator extends pulumi.ComponentResource {
     /** The KEDA release (undefined when installChart is false). */
     public readonly release?: k8s.helm.v3.Release;
     public readonly priorityClasses: k8s.scheduling.v1.PriorityClass[];
 
+    /** @param opts `provider`: the Kubernetes provider of the cluster (defaults to the ambient one). */
     constructor(name: string, args: KedaOperatorArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        const s = parseArgs(kedaOperatorSchema, args, argKey("KedaOperator", name));
         super("swh:elastic:KedaOperator", name, {}, opts);
-        const childOpts = { parent: this, provider: args.provider };
-        if (args.installChart ?? true) {
+        const childOpts = { parent: this };
+        if (s.installChart) {
             this.release = new k8s.helm.v3.Release(
                 `${name}-keda`,
-                kedaRelease(args.version ?? versions.keda, args.namespace ?? "keda"),
+                kedaRelease(s.version, s.namespace),
                 childOpts,
             );
         }

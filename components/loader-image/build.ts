@@ -1,13 +1,13 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { z } from "zod";
 import { ArgumentError } from "../common/errors";
+import { parseArgs } from "../common/schema";
+import { DEFAULT_REPOSITORY_NAMESPACE, loaderImageSchema } from "./args";
 
 /** The loader Dockerfile and entrypoint shipped with this package. */
 export const LOADER_CONTEXT = path.resolve(__dirname, "..", "..", "images", "loader");
-
-/** Docker Hub's registry address, the default push target. */
-export const DOCKER_HUB = "docker.io";
 
 /** Files of a build context, relative and sorted, so the hash does not depend on directory order. */
 function contextFiles(dir: string, prefix = ""): string[] {
@@ -47,90 +47,41 @@ export interface ImagePlan {
     contextDir: string;
 }
 
-/** Options {@link imagePlan} reads. */
-export interface ImagePlanSpec {
-    loader: string;
-    packages: string[];
-    baseImage: string;
-    registry: string;
-    repository: string;
-    releaseDate?: string;
-    pipIndexUrl?: string;
-    contextDir: string;
-}
+/** Options {@link imagePlan} reads: the image's settings, parsed or not, and where its context is. */
+export type ImagePlanSpec = Pick<
+    z.input<typeof loaderImageSchema>,
+    "loader" | "packages" | "baseImage" | "registry" | "repository" | "releaseDate" | "pipIndexUrl"
+> & { contextDir: string };
 
-const PIP_REQUIREMENT =
-    /^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?(==|>=|<=|~=|!=|>|<)?[A-Za-z0-9.*+!_-]*$/;
+const planSchema = loaderImageSchema.pick({
+    loader: true,
+    packages: true,
+    baseImage: true,
+    registry: true,
+    repository: true,
+    releaseDate: true,
+    pipIndexUrl: true,
+});
 
 /** Validates the image options and computes its repository, build args and tags. */
 export function imagePlan(spec: ImagePlanSpec, key: (field: string) => string): ImagePlan {
-    if (!/^[a-z0-9]+([._-][a-z0-9]+)*$/.test(spec.loader)) {
-        throw new ArgumentError(key("loader"), 'a loader type like "git" or "svn"', spec.loader);
-    }
-    if (!Array.isArray(spec.packages) || spec.packages.length === 0) {
-        throw new ArgumentError(
-            key("packages"),
-            'a non-empty list of pip requirements like "swh.loader.git==3.3.0"',
-            spec.packages,
-        );
-    }
-    spec.packages.forEach((p, i) => {
-        if (typeof p !== "string" || !PIP_REQUIREMENT.test(p)) {
-            throw new ArgumentError(
-                key(`packages[${i}]`),
-                'a pip requirement like "swh.loader.git==3.3.0"',
-                p,
-            );
-        }
-        if (!p.includes("==")) {
-            throw new ArgumentError(
-                key(`packages[${i}]`),
-                "a pinned requirement (name==version), for reproducible images",
-                p,
-            );
-        }
-    });
-    if (!/^[a-z0-9.-]+(:\d+)?$/.test(spec.registry)) {
-        throw new ArgumentError(
-            key("registry"),
-            'a registry host like "docker.io" or "127.0.0.1:5000"',
-            spec.registry,
-        );
-    }
-    if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(spec.repository)) {
-        throw new ArgumentError(
-            key("repository"),
-            'a repository path like "softwareheritage/loader_git"',
-            spec.repository,
-        );
-    }
-    if (spec.releaseDate !== undefined && !/^\d{8}(\.\d+)?$/.test(spec.releaseDate)) {
-        throw new ArgumentError(
-            key("releaseDate"),
-            'a date tag like "20261125" or "20261125.1"',
-            spec.releaseDate,
-        );
-    }
-    if (typeof spec.baseImage !== "string" || !/^[a-z0-9./:@_-]+$/.test(spec.baseImage)) {
-        throw new ArgumentError(
-            key("baseImage"),
-            'an image reference like "python:3.11-bookworm"',
-            spec.baseImage,
-        );
-    }
-    if (!fs.existsSync(path.join(spec.contextDir, "Dockerfile"))) {
-        throw new ArgumentError(key("context"), "a directory holding a Dockerfile", spec.contextDir);
+    const { contextDir, loader, packages, baseImage, registry, repository, releaseDate, pipIndexUrl } = spec;
+    const settings = { loader, packages, baseImage, registry, repository, releaseDate, pipIndexUrl };
+    const s = parseArgs(planSchema, settings, key);
+    if (!fs.existsSync(path.join(contextDir, "Dockerfile"))) {
+        throw new ArgumentError(key("context"), "a directory holding a Dockerfile", contextDir);
     }
     const buildArgs: Record<string, string> = {
-        BASE_IMAGE: spec.baseImage,
-        SWH_PACKAGES: spec.packages.join(" "),
-        ...(spec.pipIndexUrl ? { PIP_INDEX_URL: spec.pipIndexUrl } : {}),
+        BASE_IMAGE: s.baseImage,
+        SWH_PACKAGES: s.packages.join(" "),
+        ...(s.pipIndexUrl ? { PIP_INDEX_URL: s.pipIndexUrl } : {}),
     };
-    const hash = contentHash(spec.contextDir, buildArgs);
+    const hash = contentHash(contextDir, buildArgs);
+    const repositoryPath = s.repository ?? `${DEFAULT_REPOSITORY_NAMESPACE}/loader_${s.loader}`;
     return {
-        repository: `${spec.registry}/${spec.repository}`,
+        repository: `${s.registry}/${repositoryPath}`,
         buildArgs,
-        tags: [hash.slice(0, 12), ...(spec.releaseDate ? [`${spec.releaseDate}.${hash.slice(0, 8)}`] : [])],
-        contextDir: spec.contextDir,
+        tags: [hash.slice(0, 12), ...(s.releaseDate ? [`${s.releaseDate}.${hash.slice(0, 8)}`] : [])],
+        contextDir,
     };
 }

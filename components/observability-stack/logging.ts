@@ -1,21 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { z } from "zod";
+import { parseValue } from "../common/schema";
+import { LogShippingSpec, logShippingSchema } from "./args";
 import inputs = k8s.types.input;
 
-/** Where logs go. */
-export interface LogShippingSpec {
-    /** Elasticsearch URL. */
-    url: string;
-    /** Basic-auth user; unset sends no credentials. */
-    username?: string;
-    /** Index of SWH namespaces' logs. Defaults to "swh-logs", as SWH. */
-    swhIndex: string;
-    /** Index of everything else. Defaults to "system-logs". */
-    systemIndex: string;
-    /** Regex of the namespaces whose logs are SWH's. Defaults to "^swh". */
-    swhNamespaces: string;
-}
+export type { LogShippingSpec };
 
 const NAME = "swh-log-shipper";
 
@@ -152,4 +143,12 @@ export function collectorDaemonSet(
             },
         },
     };
+}
+
+/** Resolves and checks log shipping settings; `key` names the stack's field (`logs.url` under it). */
+export function logShippingSpec(
+    logs: z.input<typeof logShippingSchema>,
+    key: (field: string) => string,
+): LogShippingSpec {
+    return parseValue(logShippingSchema, logs, key("logs"));
 }

@@ -20,7 +20,7 @@ export function certManagerRelease(version: string): k8s.helm.v3.ReleaseArgs {
 /** Rancher's Helm release. The bootstrap password stays a secret inside the values. */
 export function rancherRelease(args: {
     version: string;
-    hostname: string;
+    hostname: pulumi.Input<string>;
     bootstrapPassword: pulumi.Input<string>;
     replicas: number;
 }): k8s.helm.v3.ReleaseArgs {

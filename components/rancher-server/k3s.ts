@@ -1,7 +1,8 @@
+import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { ArgumentError } from "../common/errors";
+import { PrepStep } from "../common/remote";
 import { readScript } from "../common/shell";
-import { PrepStep } from "../worker-node-pool/node-prep";
 
 /** Options of the k3s server under Rancher. */
 export interface K3sServerSpec {
@@ -9,27 +10,33 @@ export interface K3sServerSpec {
     /** "host-gw" on Debian: vxlan broke inter-node traffic in T3592. */
     flannelBackend: "host-gw" | "vxlan" | "wireguard-native";
     /** Names the API server certificate must hold besides localhost (the host's address, Rancher's hostname). */
-    tlsSans: string[];
+    tlsSans: pulumi.Input<string>[];
     /** Longest wait for the node to be Ready, in seconds. */
     readyTimeoutSeconds: number;
 }
 
 /** k3s's config.yaml for the Rancher host. */
-export function k3sConfig(spec: K3sServerSpec): string {
+export function k3sConfig(spec: K3sServerSpec & { tlsSans: string[] }): string {
     return YAML.stringify({
         "flannel-backend": spec.flannelBackend,
         "write-kubeconfig-mode": "0600",
-        "tls-san": spec.tlsSans,
+        "tls-san": [...new Set(spec.tlsSans)],
     }).trimEnd();
 }
 
 /** The install and wait steps of the k3s server, run after the host's node preparation. */
-export function k3sSteps(spec: K3sServerSpec): PrepStep[] {
+export function k3sSteps(spec: K3sServerSpec): PrepStep<pulumi.Input<string>>[] {
     return [
         {
             name: "install-k3s",
             script: readScript(__dirname, "install-k3s.sh"),
-            env: { K3S_VERSION: spec.version, K3S_CONFIG: k3sConfig(spec) },
+            env: {
+                K3S_VERSION: spec.version,
+                // Known at once when the names are plain; when another resource supplies one, once it is known.
+                K3S_CONFIG: spec.tlsSans.every((s): s is string => typeof s === "string")
+                    ? k3sConfig({ ...spec, tlsSans: spec.tlsSans })
+                    : pulumi.all(spec.tlsSans).apply((tlsSans) => k3sConfig({ ...spec, tlsSans })),
+            },
         },
         {
             name: "wait-ready",

@@ -1,77 +1,19 @@
-import { ArgumentError } from "../common/errors";
 import { Resources, formatCpu, formatMemory, parseCpu, parseMemory } from "../common/quantity";
-import { PoolHostSpec, Taint } from "./hosts";
+import { TolerationSpec, parseValue } from "../common/schema";
+import { KubeletReservations, PoolHostSpec, Reservations, Taint, reservationsSchema } from "./args";
 
-/** Kubelet reservations and eviction thresholds applied to every host (REFERENCE §4). */
-export interface KubeletReservations {
-    /** For the kubelet and container runtime. Defaults to cpu 500m, memory 1Gi. */
-    kubeReserved?: { cpu: string; memory: string };
-    /** For the OS (sshd, journald...). Defaults to cpu 500m, memory 1Gi. */
-    systemReserved?: { cpu: string; memory: string };
-    /** Hard memory eviction threshold; the other three hard thresholds keep the kubelet defaults. Defaults to "500Mi". */
-    evictionHardMemory?: string;
-    /** Soft memory eviction threshold, evicted after `evictionSoftGracePeriod`. Defaults to "1Gi". */
-    evictionSoftMemory?: string;
-    /** Defaults to "1m". */
-    evictionSoftGracePeriod?: string;
-    /** Longest grace period a soft eviction grants a pod, in seconds. Defaults to 600. */
-    evictionMaxPodGracePeriod?: number;
-    /** Requests of what runs on every node besides loaders (CNI, log shipper): not for loaders. Defaults to cpu 250m, memory 256Mi. */
-    daemonSetOverhead?: { cpu: string; memory: string };
-}
+export type { TolerationSpec };
 
-export const DEFAULT_RESERVATIONS: Required<KubeletReservations> = {
-    kubeReserved: { cpu: "500m", memory: "1Gi" },
-    systemReserved: { cpu: "500m", memory: "1Gi" },
-    evictionHardMemory: "500Mi",
-    evictionSoftMemory: "1Gi",
-    evictionSoftGracePeriod: "1m",
-    evictionMaxPodGracePeriod: 600,
-    daemonSetOverhead: { cpu: "250m", memory: "256Mi" },
-};
+/** The reservations every host gets when none are given (the schema's defaults). */
+export const DEFAULT_RESERVATIONS: Reservations = reservationsSchema.parse({});
 
-/** Merges reservations with the defaults and checks every quantity. */
-export function resolveReservations(
-    r: KubeletReservations | undefined,
-    key: string,
-): Required<KubeletReservations> {
-    const merged = { ...DEFAULT_RESERVATIONS, ...(r ?? {}) };
-    for (const part of ["kubeReserved", "systemReserved", "daemonSetOverhead"] as const) {
-        if (parseCpu(merged[part].cpu) === undefined) {
-            throw new ArgumentError(`${key}.${part}.cpu`, 'a CPU quantity like "500m"', merged[part].cpu);
-        }
-        if (parseMemory(merged[part].memory) === undefined) {
-            throw new ArgumentError(
-                `${key}.${part}.memory`,
-                'a memory quantity like "1Gi"',
-                merged[part].memory,
-            );
-        }
-    }
-    for (const part of ["evictionHardMemory", "evictionSoftMemory"] as const) {
-        if (parseMemory(merged[part]) === undefined) {
-            throw new ArgumentError(`${key}.${part}`, 'a memory quantity like "500Mi"', merged[part]);
-        }
-    }
-    if (!/^\d+(s|m|h)$/.test(merged.evictionSoftGracePeriod)) {
-        throw new ArgumentError(
-            `${key}.evictionSoftGracePeriod`,
-            'a duration like "1m"',
-            merged.evictionSoftGracePeriod,
-        );
-    }
-    if (!Number.isInteger(merged.evictionMaxPodGracePeriod) || merged.evictionMaxPodGracePeriod < 0) {
-        throw new ArgumentError(
-            `${key}.evictionMaxPodGracePeriod`,
-            "a whole number of seconds",
-            merged.evictionMaxPodGracePeriod,
-        );
-    }
-    return merged;
+/** Merges reservations with the defaults and checks every quantity, naming `key` when one is wrong. */
+export function resolveReservations(r: KubeletReservations | undefined, key: string): Reservations {
+    return parseValue(reservationsSchema, r ?? {}, key);
 }
 
 /** The kubelet arguments that implement the reservations. */
-export function kubeletArgs(r: Required<KubeletReservations>): string[] {
+export function kubeletArgs(r: Reservations): string[] {
     return [
         `kube-reserved=cpu=${r.kubeReserved.cpu},memory=${r.kubeReserved.memory}`,
         `system-reserved=cpu=${r.systemReserved.cpu},memory=${r.systemReserved.memory}`,
@@ -96,7 +38,7 @@ export interface NodeCapacity {
 }
 
 /** Computes a host's allocatable resources the way the kubelet does. */
-export function nodeCapacity(host: PoolHostSpec, r: Required<KubeletReservations>): NodeCapacity {
+export function nodeCapacity(host: PoolHostSpec, r: Reservations): NodeCapacity {
     const cpu = parseCpu(host.cpu)! - parseCpu(r.kubeReserved.cpu)! - parseCpu(r.systemReserved.cpu)!;
     const memory =
         parseMemory(host.memory)! -
@@ -115,14 +57,6 @@ export function nodeCapacity(host: PoolHostSpec, r: Required<KubeletReservations
             memoryBytes: Math.max(0, allocatable.memoryBytes - parseMemory(r.daemonSetOverhead.memory)!),
         },
     };
-}
-
-/** A toleration, reduced to what matching a taint needs. */
-export interface TolerationSpec {
-    key?: string;
-    operator?: "Exists" | "Equal";
-    value?: string;
-    effect?: string;
 }
 
 /** Kubernetes' toleration matching rule (an empty key with Exists tolerates everything). */

@@ -2,58 +2,32 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as rancher2 from "@pulumi/rancher2";
-import { ArgumentError, argKey, wholeNumber } from "../common/errors";
+import { ArgumentError, argKey } from "../common/errors";
+import { checkUniqueNames, checkedHost } from "../common/hosts";
 import { runSteps, sshConnection, stepCommand } from "../common/remote";
+import { parseArgs } from "../common/schema";
 import { remoteScript } from "../common/shell";
-import { versions } from "../common/versions";
-import {
-    KubeletReservations,
-    NodeCapacity,
-    nodeCapacity,
-    resolveReservations,
-    totalForLoaders,
-} from "./capacity";
+import { NODE_ROLES, PoolHost, WorkerNodePoolArgs, workerNodePoolSchema } from "./args";
+import { NodeCapacity, nodeCapacity, totalForLoaders } from "./capacity";
 import { ClusterSpec, clusterV2Args, distributionOf } from "./cluster";
-import { PoolHostSpec, checkDnsLabel, checkPoolHost, checkUniqueNames } from "./hosts";
 import { nodePrepSteps, shippedScript } from "./node-prep";
 import { registrationCommand } from "./registration";
 
-export * from "./capacity";
-export * from "./cluster";
-export * from "./hosts";
-export * from "./node-prep";
-export * from "./registration";
+export * from "./args";
+export {
+    DEFAULT_RESERVATIONS,
+    NodeCapacity,
+    TolerationSpec,
+    capacityPlan,
+    kubeletArgs,
+    nodeCapacity,
+} from "./capacity";
 
-/** Arguments of {@link WorkerNodePool}. */
-export interface WorkerNodePoolArgs {
-    /** Hosts of the pool. At least one. */
-    hosts: PoolHostSpec[];
-    /** SSH private key that opens every host. Secret. */
-    sshPrivateKey: pulumi.Input<string>;
-    /** Rancher cluster name. Defaults to the component name. */
-    clusterName?: string;
-    /** Kubernetes version, its suffix picks the distribution. Defaults to versions.rke2 ("v1.33.4+rke2r1"). */
-    kubernetesVersion?: string;
-    /** Kubelet reservations and eviction thresholds. Defaults to DEFAULT_RESERVATIONS. */
-    reservations?: KubeletReservations;
-    /** k3s clusters: flannel backend. Defaults to "host-gw" (Debian, T3592). */
-    flannelBackend?: ClusterSpec["flannelBackend"];
-    /** RKE2 clusters: CNI. Defaults to "calico", as SWH's RKE2 clusters. */
-    cni?: ClusterSpec["cni"];
-    /**
-     * Prepare the hosts over SSH. Defaults to true. False when configuration management (SWH's Puppet)
-     * already prepares them: the pool then only registers them, and takes their declared size as is.
-     */
-    prepareHosts?: boolean;
-    /** Longest drain of a host, in seconds: at least the loaders' grace period. Defaults to 3600. */
-    drainTimeoutSeconds?: number;
-    /**
-     * Create the Rancher cluster and register the hosts. Defaults to true. False prepares the hosts only
-     * (for a pool whose Rancher is not reachable yet, or a test bench): then there is no cluster output.
-     */
-    register?: boolean;
-    /** The Rancher API provider (RancherServer.provider). Required when `register` is true. */
-    rancherProvider?: rancher2.Provider;
+/** The rancher2 provider a component was given in `opts` (its own, or inherited from its parent). */
+function rancherProviderOf(opts: pulumi.ComponentResourceOptions | undefined): rancher2.Provider | undefined {
+    const given = [opts?.provider, ...Object.values(opts?.providers ?? {})];
+    const own = given.find((p): p is rancher2.Provider => rancher2.Provider.isInstance(p));
+    return own ?? (opts?.parent?.getProvider("rancher2::ClusterV2") as rancher2.Provider | undefined);
 }
 
 /**
@@ -82,16 +56,22 @@ export class WorkerNodePool extends pulumi.ComponentResource {
     /** The last preparation command of each host, by host name (empty when prepareHosts is false). */
     public readonly prepared: Record<string, command.remote.Command>;
 
+    /**
+     * @param opts with `register` (the default), `providers: [rancher.provider]`: the Rancher API the cluster is
+     * created in (RancherServer.provider, or a provider of a Rancher that already runs).
+     */
     constructor(name: string, args: WorkerNodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
         const key = argKey("WorkerNodePool", name);
-        const plan = planPool(name, args);
-        if (plan.register && !args.rancherProvider) {
+        const { sshPrivateKey: _key, ...settings } = args;
+        const plan = planPool(name, settings);
+        if (plan.register && !rancherProviderOf(opts)) {
             throw new ArgumentError(
-                key("rancherProvider"),
-                "a rancher2.Provider when register is true (the default)",
+                `WorkerNodePool "${name}": opts.providers`,
+                "a rancher2.Provider when register is true (the default), e.g. { providers: [rancher.provider] }",
             );
         }
         super("swh:elastic:WorkerNodePool", name, {}, opts);
+        const hosts = plan.hosts.map((h, i) => checkedHost(h, key(`hosts[${i}]`)));
         this.nodes = plan.nodes;
 
         const total = totalForLoaders(plan.nodes);
@@ -103,7 +83,7 @@ export class WorkerNodePool extends pulumi.ComponentResource {
         });
 
         this.prepared = {};
-        for (const host of plan.prepareHosts ? args.hosts : []) {
+        for (const host of plan.prepareHosts ? hosts : []) {
             const steps = runSteps(`${name}-${host.name}-prep`, host, plan.steps, args.sshPrivateKey, {
                 parent: this,
             });
@@ -120,31 +100,26 @@ export class WorkerNodePool extends pulumi.ComponentResource {
             });
             return;
         }
-        const rancherOpts = { parent: this, provider: args.rancherProvider };
+        // Children inherit the rancher2 provider from this component's opts.
+        const rancherOpts = { parent: this };
         this.cluster = new rancher2.ClusterV2(`${name}-cluster`, clusterV2Args(plan.cluster), rancherOpts);
         const nodeCommand = pulumi.secret(this.cluster.clusterRegistrationToken.nodeCommand);
         this.kubeconfig = pulumi.secret(this.cluster.kubeConfig);
 
-        const registrations = args.hosts.map((host) => {
+        const registrations = hosts.map((host) => {
             const register = new command.remote.Command(
                 `${name}-${host.name}-register`,
                 {
                     connection: sshConnection(host, args.sshPrivateKey),
-                    create: nodeCommand.apply((cmd) =>
-                        stepCommand(host, {
-                            name: "register",
-                            script: shippedScript("register.sh"),
-                            env: {
-                                REGISTER_COMMAND: registrationCommand(cmd, {
-                                    name: host.name,
-                                    address: host.address,
-                                    roles: host.roles ?? ["worker"],
-                                    labels: host.labels ?? {},
-                                    taints: host.taints ?? [],
-                                }),
-                            },
-                        }),
-                    ),
+                    create: stepCommand(host, {
+                        name: "register",
+                        script: shippedScript("register.sh"),
+                        env: {
+                            REGISTER_COMMAND: pulumi
+                                .all([nodeCommand, host.address])
+                                .apply(([cmd, address]) => registrationCommand(cmd, { ...host, address })),
+                        },
+                    }),
                     delete: stepCommand(host, {
                         name: "unregister",
                         script: shippedScript("unregister.sh"),
@@ -196,6 +171,7 @@ export class WorkerNodePool extends pulumi.ComponentResource {
 
 /** What a pool will create, computed and validated without Pulumi. */
 export interface PoolPlan {
+    hosts: PoolHost[];
     cluster: ClusterSpec;
     register: boolean;
     prepareHosts: boolean;
@@ -203,38 +179,41 @@ export interface PoolPlan {
     nodes: NodeCapacity[];
 }
 
-/** Validates the arguments of a pool and computes its cluster spec, preparation steps and capacity. */
-export function planPool(name: string, args: WorkerNodePoolArgs): PoolPlan {
-    const key = argKey("WorkerNodePool", name);
-    if (!Array.isArray(args.hosts) || args.hosts.length === 0) {
-        throw new ArgumentError(key("hosts"), "at least one host", args.hosts);
+/**
+ * Validates the arguments of a pool and computes its cluster spec, preparation steps and capacity. `key` names
+ * a field in errors: the component's arguments by default, the stack config's keys when config/ calls it.
+ */
+export function planPool(
+    name: string,
+    args: Omit<WorkerNodePoolArgs, "sshPrivateKey">,
+    key: (field: string) => string = argKey("WorkerNodePool", name),
+): PoolPlan {
+    const s = parseArgs(workerNodePoolSchema, args, key);
+    checkUniqueNames(s.hosts, key("hosts"));
+    const clusterName = s.clusterName ?? name;
+    const distribution = distributionOf(s.kubernetesVersion, key("kubernetesVersion"));
+    if (s.register) {
+        for (const role of NODE_ROLES.filter((r) => r !== "worker")) {
+            if (!s.hosts.some((h) => h.roles.includes(role))) {
+                throw new ArgumentError(
+                    key("hosts"),
+                    `at least one host with the ${role} role when registering (etcd and controlplane are both needed)`,
+                );
+            }
+        }
     }
-    args.hosts.forEach((h, i) => checkPoolHost(h, key(`hosts[${i}]`)));
-    checkUniqueNames(args.hosts, key("hosts"));
-    const clusterName = args.clusterName ?? name;
-    checkDnsLabel(clusterName, key("clusterName"));
-    const kubernetesVersion = args.kubernetesVersion ?? versions.rke2;
-    const distribution = distributionOf(kubernetesVersion, key("kubernetesVersion"));
-    const drainTimeoutSeconds = wholeNumber(args.drainTimeoutSeconds, key("drainTimeoutSeconds"), 1, 3600);
-    const register = args.register ?? true;
-    if (register && !args.hosts.some((h) => (h.roles ?? ["worker"]).includes("controlplane"))) {
-        throw new ArgumentError(
-            key("hosts"),
-            "at least one host with the controlplane and etcd roles when registering",
-        );
-    }
-    const reservations = resolveReservations(args.reservations, key("reservations"));
     return {
+        hosts: s.hosts,
         cluster: {
             name: clusterName,
-            kubernetesVersion,
-            flannelBackend: args.flannelBackend ?? "host-gw",
-            cni: args.cni ?? "calico",
-            drainTimeoutSeconds,
+            kubernetesVersion: s.kubernetesVersion,
+            flannelBackend: s.flannelBackend,
+            cni: s.cni,
+            drainTimeoutSeconds: s.drainTimeoutSeconds,
         },
-        register,
-        prepareHosts: args.prepareHosts ?? true,
-        steps: nodePrepSteps(distribution, reservations),
-        nodes: args.hosts.map((h) => nodeCapacity(h, reservations)),
+        register: s.register,
+        prepareHosts: s.prepareHosts,
+        steps: nodePrepSteps(distribution, s.reservations),
+        nodes: s.hosts.map((h) => nodeCapacity(h, s.reservations)),
     };
 }

@@ -1,19 +1,13 @@
 import * as YAML from "yaml";
 import { readScript } from "../common/shell";
-import { KubeletReservations, kubeletArgs } from "./capacity";
+import { PrepStep } from "../common/remote";
+import { Reservations } from "./args";
+import { kubeletArgs } from "./capacity";
+
+export type { PrepStep };
 
 /** Kubernetes distribution a host runs; it decides where the agent reads its config drop-ins. */
 export type Distribution = "rke2" | "k3s";
-
-/** One idempotent preparation step, run over SSH as its own remote command. */
-export interface PrepStep {
-    /** Short name; the command resource is `${host}-prep-${name}`. */
-    name: string;
-    /** The POSIX sh script, from `scripts/`. */
-    script: string;
-    /** Variables the script reads. Changing any of them re-runs the step. */
-    env: Record<string, string>;
-}
 
 /** Reads a script shipped beside this file. */
 export function shippedScript(file: string): string {
@@ -33,7 +27,7 @@ export const SYSCTLS: Record<string, string> = {
 };
 
 /** The agent config drop-in with the kubelet reservations (`kubelet-arg+` appends to Rancher's own args). */
-export function kubeletDropIn(reservations: Required<KubeletReservations>): string {
+export function kubeletDropIn(reservations: Reservations): string {
     return YAML.stringify({ "kubelet-arg+": kubeletArgs(reservations) }).trimEnd();
 }
 
@@ -41,10 +35,7 @@ export function kubeletDropIn(reservations: Required<KubeletReservations>): stri
  * The preparation of a Debian host for Kubernetes, in order: iptables legacy, swap off, kernel modules,
  * sysctls, then the kubelet reservations. Every step is idempotent.
  */
-export function nodePrepSteps(
-    distribution: Distribution,
-    reservations: Required<KubeletReservations>,
-): PrepStep[] {
+export function nodePrepSteps(distribution: Distribution, reservations: Reservations): PrepStep[] {
     return [
         { name: "iptables-legacy", script: shippedScript("iptables-legacy.sh"), env: {} },
         { name: "swap-off", script: shippedScript("swap-off.sh"), env: {} },

@@ -1,5 +1,5 @@
 import { shQuote } from "../common/shell";
-import { NodeRole, Taint } from "./hosts";
+import { NodeRole, Taint } from "./args";
 
 /** What a host declares when it joins: its name, roles, labels and taints. */
 export interface RegistrationSpec {

@@ -10,7 +10,7 @@
 # - PULUMI_BACKEND_URL: a file backend in .state/backend (ignored by git).
 # - PULUMI_CONFIG_PASSPHRASE: the passphrase of the offline stacks' committed secrets. It is public on purpose:
 #   those secrets are credentials of services on 127.0.0.1 that the demo and the box start. Real stacks
-#   (staging, production) use their own passphrase or a KMS secrets provider (README, "Stack secrets").
+#   (staging, production) use their own passphrase or a KMS secrets provider (docs/operations.md, "Stack secrets").
 # - no update checks, no plugin downloads.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

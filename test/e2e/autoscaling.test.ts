@@ -10,14 +10,7 @@ import { Box, boxDown, startRabbitmq, stopRabbitmq } from "../rig/box/box";
 import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack } from "../rig/engine/cli";
 import { ROOT } from "../rig/engine/env";
 import { BoxLoader, boxWithStack, publish } from "../rig/box/stack";
-import {
-    Sampler,
-    atZero,
-    replicaState,
-    scaledObjectConditions,
-    taskRecords,
-    until,
-} from "../rig/box/watch";
+import { Sampler, atZero, replicaState, scaledObjectConditions, taskRecords, until } from "../rig/box/watch";
 
 describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", function () {
     let box: Box;

@@ -2,7 +2,7 @@
  * The offline `local` stack as an operator runs it: the Pulumi CLI in the project directory, with the real
  * language host path, kubernetes and docker-build providers, Docker and a registry. A fresh stack's preview
  * plans the whole program; `npm run demo` (pulumi up) twice; a second preview plans nothing; refresh, outputs,
- * protection and destroy behave as the README says.
+ * protection and destroy behave as docs/engine.md and docs/operations.md say.
  */
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
@@ -11,14 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { LOCAL_STACK, RENDERED, localRegistry } from "../rig/demo";
-import {
-    PlannedStep,
-    previewPlan,
-    pulumi,
-    pulumiOk,
-    selectStack,
-    stackOutputs,
-} from "../rig/engine/cli";
+import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack, stackOutputs } from "../rig/engine/cli";
 import { ROOT } from "../rig/engine/env";
 import { RegistryAccess, registryDigest, registryTags } from "../rig/e2e/env";
 import { validateObject } from "../harness/schemas";

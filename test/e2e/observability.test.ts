@@ -11,13 +11,9 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import {
-    alertRules,
-    dashboardJson,
-    dashboardPanels,
-    prometheusRule,
-    statsdMapping,
-} from "../../components/observability-stack";
+import { alertRules, prometheusRule } from "../../components/observability-stack/alerts";
+import { dashboardJson, dashboardPanels } from "../../components/observability-stack/dashboard";
+import { statsdMapping } from "../../components/observability-stack/statsd";
 import { toolsBin } from "../rig/engine/env";
 import { waitFor } from "../rig/e2e/env";
 import { alertTests, dashboardQueryTests } from "./observability/promtool-tests";

@@ -3,15 +3,15 @@ import fc from "fast-check";
 import { planLoader } from "../../components/keda-scaled-loader/plan";
 import { formatCpu, formatMemory, parseCpu, parseMemory } from "../../components/common/quantity";
 import {
-    DEFAULT_RESERVATIONS,
-    NodeCapacity,
     capacityPlan,
+    DEFAULT_RESERVATIONS,
     kubeletArgs,
+    NodeCapacity,
     nodeCapacity,
     replicasPerNode,
     tolerates,
 } from "../../components/worker-node-pool/capacity";
-import { PoolHostSpec } from "../../components/worker-node-pool/hosts";
+import { PoolHostSpec } from "../../components/worker-node-pool/args";
 
 const host = fc.record({
     cores: fc.integer({ min: 1, max: 64 }),

@@ -1,4 +1,6 @@
 import { strict as assert } from "assert";
+import { planLoader } from "../../components/keda-scaled-loader/plan";
+import { PoolHostSpec, planPool } from "../../components/worker-node-pool";
 import { ConfigError, ConfigSource, loadConfig } from "../../config";
 import { ALL_SECRETS } from "../fixtures";
 import { FAKE_SECRETS, stackConfig } from "../harness/program";
@@ -94,7 +96,7 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
     [
         "port as text",
         (d) => set(d, [...host0, "port"], "22"),
-        /^elastic-workers:pool\.hosts\[0\]\.port: .*expected number/,
+        /^elastic-workers:pool\.hosts\[0\]\.port: expected a TCP port/,
     ],
     [
         "bad user",
@@ -217,7 +219,7 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
     [
         "threshold zero",
         (d) => set(d, [...git, "queueThreshold"], 0),
-        /^elastic-workers:loaders\[0\]\.queueThreshold: expected at least 1/,
+        /^elastic-workers:loaders\[0\]\.queueThreshold: expected a whole number of at least 1/,
     ],
     [
         "fractional max",
@@ -324,7 +326,7 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
     [
         "bad index name",
         (d) => set(d, ["observability", "logs", "swhIndex"], "SWH Logs"),
-        /^elastic-workers:observability\.logs\.swhIndex: expected an index name/,
+        /^elastic-workers:observability\.logs\.swhIndex: expected a lower-case Elasticsearch index name/,
     ],
     [
         "unknown top-level-object key",
@@ -341,7 +343,15 @@ describe("stack config validation", () => {
             cfg.loaders.map((l) => l.loader),
             ["git", "svn", "hg"],
         );
-        assert.equal(cfg.loaderPlans[0].maxReplicas, 8);
+        // The loaders' arguments carry the pool's capacity: the staging git loader's 10 is bounded to 8.
+        const {
+            brokerSecret: _mode,
+            amqpUrl: _amqp,
+            managementUrl: _mgmt,
+            capacity,
+            ...git
+        } = cfg.loaders[0].scaled;
+        assert.equal(planLoader(git, (f) => f, capacity).maxReplicas, 8);
         for (const k of Object.keys(FAKE_SECRETS) as (keyof typeof cfg.secrets)[]) {
             const s = await resolve(cfg.secrets[k]!);
             assert.equal(s.secret, true, k);
@@ -433,6 +443,55 @@ describe("stack config validation", () => {
             );
         });
     }
+
+    describe("one setting, one source (drifts between config and components, now fixed)", () => {
+        it("KEDA's namespace reaches the ObservabilityStack's ServiceMonitors", () => {
+            const cfg = loadConfig(source(set(staging(), ["keda"], { namespace: "keda-system" })));
+            assert.equal(cfg.keda.namespace, "keda-system");
+            assert.equal(cfg.observability?.kedaNamespace, "keda-system");
+            assert.equal(
+                loadConfig(source(staging())).observability?.kedaNamespace,
+                "keda",
+                "the component's default",
+            );
+        });
+
+        it("the Rancher server's readyTimeoutSeconds and reservations can be set", () => {
+            let d = set(staging(), ["rancher", "readyTimeoutSeconds"], 900);
+            d = set(d, ["rancher", "reservations"], { evictionHardMemory: "300Mi" });
+            const cfg = loadConfig(source(d));
+            assert.equal(cfg.rancher?.readyTimeoutSeconds, 900);
+            assert.equal(cfg.rancher?.reservations?.evictionHardMemory, "300Mi");
+            assert.deepEqual(problemsOf(source(set(staging(), ["rancher", "readyTimeoutSeconds"], 0))), [
+                "elastic-workers:rancher.readyTimeoutSeconds: expected a whole number of at least 1",
+            ]);
+        });
+
+        it("a pool that registers needs etcd and controlplane hosts, in the component as in the config", () => {
+            const hosts = [
+                {
+                    name: "cp",
+                    address: "192.0.2.1",
+                    roles: ["controlplane", "worker"],
+                    cpu: 4,
+                    memory: "8Gi",
+                },
+            ];
+            assert.throws(
+                () => planPool("pool", { hosts: hosts as PoolHostSpec[] }),
+                /WorkerNodePool "pool": args\.hosts: expected at least one host with the etcd role when registering/,
+            );
+            assert.doesNotThrow(() => planPool("pool", { hosts: hosts as PoolHostSpec[], register: false }));
+        });
+
+        it("defaults are the components' own: the config adds none", () => {
+            const cfg = loadConfig(source(set(staging(), ["pool", "hosts", 1, "roles"], undefined)));
+            assert.equal(cfg.pool.drainTimeoutSeconds, 3600);
+            assert.deepEqual(cfg.pool.hosts[1].roles, ["worker"]);
+            assert.equal(cfg.observability?.namespace, "swh-monitoring");
+            assert.equal(cfg.loaders[0].build?.repository, "softwareheritage/loader_git");
+        });
+    });
 
     it("refuses a structured key set as a secret", () => {
         const src = source(staging());

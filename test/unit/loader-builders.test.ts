@@ -1,21 +1,22 @@
 import { strict as assert } from "assert";
+import { DEFAULT_HPA_BEHAVIOR, LoaderSettings } from "../../components/keda-scaled-loader/args";
 import {
-    DEFAULT_HPA_BEHAVIOR,
-    LoaderSettings,
-    PRE_STOP_COMMAND,
     brokerSecret,
     envConfigMap,
     loaderDeployment,
     namespaceManifest,
-    planLoader,
     podTemplate,
-    priorityClasses,
+    PRE_STOP_COMMAND,
+    workerConfigYaml,
+} from "../../components/keda-scaled-loader/manifests";
+import { priorityClasses } from "../../components/keda-scaled-loader/operator";
+import { planLoader } from "../../components/keda-scaled-loader/plan";
+import {
     scaledJob,
     scaledObject,
     triggerAuthentication,
     triggerName,
-    workerConfigYaml,
-} from "../../components/keda-scaled-loader";
+} from "../../components/keda-scaled-loader/scaling";
 import { AMQP_URL, DIGEST_REF, MANAGEMENT_URL } from "../fixtures";
 import { validateObject } from "../harness/schemas";
 
@@ -221,7 +222,7 @@ describe("loader builders", () => {
 
 describe("planLoader validation", () => {
     const cases: [string, Partial<LoaderSettings>, RegExp][] = [
-        ["no queues", { queues: [] }, /test\.queues: expected a non-empty list of RabbitMQ queue names/],
+        ["no queues", { queues: [] }, /test\.queues: expected at least one queue/],
         [
             "a bad queue name",
             { queues: ["ok", "has space"] },
@@ -252,7 +253,7 @@ describe("planLoader validation", () => {
         [
             "a malformed CPU request",
             { requests: { cpu: "lots", memory: "512Mi" } },
-            /test\.requests\.cpu: expected a positive CPU quantity/,
+            /test\.requests\.cpu: expected a CPU quantity like "500m"; got "lots"/,
         ],
         [
             "a zero memory request",

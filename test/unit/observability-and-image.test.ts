@@ -3,16 +3,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import {
-    DURATION_BUCKETS,
-    alertRules,
-    collectorConfig,
-    dashboardJson,
-    dashboardPanels,
-    logShippingSpec,
-    statsdMapping,
-} from "../../components/observability-stack";
-import { LOADER_CONTEXT, contentHash, imagePlan } from "../../components/loader-image";
+import { logShippingSpec } from "../../components/observability-stack/logging";
+import { alertRules } from "../../components/observability-stack/alerts";
+import { dashboardJson, dashboardPanels } from "../../components/observability-stack/dashboard";
+import { collectorConfig } from "../../components/observability-stack/logging";
+import { DURATION_BUCKETS, statsdMapping } from "../../components/observability-stack/statsd";
+import { contentHash, imagePlan, LOADER_CONTEXT } from "../../components/loader-image/build";
 import { ROOT } from "../harness/program";
 
 describe("observability builders", () => {

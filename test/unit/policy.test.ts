@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { envConfigMap, loaderDeployment, planLoader } from "../../components/keda-scaled-loader";
+import { envConfigMap, loaderDeployment } from "../../components/keda-scaled-loader/manifests";
+import { planLoader } from "../../components/keda-scaled-loader/plan";
 import {
     Workload,
     graceShorterThanTask,

@@ -1,19 +1,14 @@
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
+import { externalKubeconfig, k3sConfig } from "../../components/rancher-server/k3s";
 import {
-    RANCHER_KUBERNETES_SUPPORT,
     checkRancherSupportsKubernetes,
-    externalKubeconfig,
-    k3sConfig,
     minorOf,
-} from "../../components/rancher-server";
-import {
-    clusterV2Args,
-    distributionOf,
-    kubeletDropIn,
-    nodePrepSteps,
-    registrationCommand,
-} from "../../components/worker-node-pool";
+    RANCHER_KUBERNETES_SUPPORT,
+} from "../../components/rancher-server/support-matrix";
+import { clusterV2Args, distributionOf } from "../../components/worker-node-pool/cluster";
+import { kubeletDropIn, nodePrepSteps } from "../../components/worker-node-pool/node-prep";
+import { registrationCommand } from "../../components/worker-node-pool/registration";
 import { DEFAULT_RESERVATIONS } from "../../components/worker-node-pool/capacity";
 import { versions } from "../../components/common/versions";
 import { remoteScript, shQuote } from "../../components/common/shell";

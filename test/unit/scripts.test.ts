@@ -5,7 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import { stepCommand } from "../../components/common/remote";
 import { k3sSteps } from "../../components/rancher-server/k3s";
-import { DEFAULT_RESERVATIONS, nodePrepSteps } from "../../components/worker-node-pool";
+import { DEFAULT_RESERVATIONS } from "../../components/worker-node-pool/capacity";
+import { nodePrepSteps } from "../../components/worker-node-pool/node-prep";
 import { ROOT } from "../harness/program";
 
 function shellcheck(args: string[], input?: string): { status: number; out: string } {
@@ -41,7 +42,7 @@ describe("shell scripts", () => {
     });
 
     it("the commands sent over SSH (variables inline, sudo, script) pass shellcheck too", () => {
-        const host = { name: "h", address: "10.0.0.1", user: "debian" };
+        const host = { name: "h", address: "10.0.0.1", port: 22, user: "debian" };
         for (const step of [
             ...nodePrepSteps("rke2", DEFAULT_RESERVATIONS),
             ...k3sSteps({

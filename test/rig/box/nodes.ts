@@ -6,9 +6,9 @@
 import * as fs from "fs";
 import * as YAML from "yaml";
 import { formatCpu, formatMemory } from "../../../components/common/quantity";
-import { NodeCapacity, nodeCapacity, resolveReservations } from "../../../components/worker-node-pool/capacity";
+import { workerNodePoolSchema } from "../../../components/worker-node-pool/args";
+import { NodeCapacity, nodeCapacity } from "../../../components/worker-node-pool/capacity";
 import { PROJECT } from "../../../config/load";
-import { poolSchema } from "../../../config/schema";
 import { KubeObject } from "./kube";
 
 export interface BoxNode extends NodeCapacity {
@@ -20,15 +20,15 @@ export interface BoxNode extends NodeCapacity {
 /** The worker hosts of a stack file's `pool`, as the box's nodes. */
 export function poolNodes(stackFile: string): BoxNode[] {
     const doc = YAML.parse(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> };
-    const parsed = poolSchema.safeParse(doc.config?.[`${PROJECT}:pool`]);
+    const parsed = workerNodePoolSchema.safeParse(doc.config?.[`${PROJECT}:pool`]);
     if (!parsed.success) {
         throw new Error(
             `${stackFile}: ${PROJECT}:pool: ${parsed.error.issues.map((i) => i.message).join("; ")}`,
         );
     }
-    const reservations = resolveReservations(parsed.data.reservations, `${PROJECT}:pool.reservations`);
+    const reservations = parsed.data.reservations;
     return parsed.data.hosts
-        .filter((h) => (h.roles ?? ["worker"]).includes("worker"))
+        .filter((h) => h.roles.includes("worker"))
         .map((h) => ({
             ...nodeCapacity(h, reservations),
             capacity: { cpu: String(h.cpu), memory: h.memory },

@@ -18,7 +18,7 @@ export function toolsBin(): string {
 
 let cached: Record<string, string> | undefined;
 
-/** What `eval "$(scripts/tools/env.sh)"` sets (as the README has operators do): the variables it adds or changes. */
+/** What `eval "$(scripts/tools/env.sh)"` sets (as docs/engine.md has operators do): the variables it adds or changes. */
 export function engineEnv(): Record<string, string> {
     if (cached) return cached;
     const out = execFileSync(

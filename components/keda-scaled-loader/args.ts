@@ -1,0 +1,194 @@
+/** The arguments of KedaScaledLoader and KedaOperator: one schema for the types, checks, defaults and docs. */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import {
+    dnsLabel,
+    labels,
+    loaderType,
+    memoryQuantity,
+    port,
+    positiveCpu,
+    positiveMemory,
+    seconds,
+    toleration,
+    version,
+    wholeNumberAtLeast,
+} from "../common/schema";
+import { versions } from "../common/versions";
+import { NodeCapacity } from "../worker-node-pool/capacity";
+
+/** SWH's loader priority classes (swh-charts), lowest first. */
+export const PRIORITY_CLASSES = {
+    low: { name: "low-workload", value: -5500 },
+    normal: { name: "normal-workload", value: 6500 },
+    high: { name: "high-workload", value: 20500 },
+} as const;
+export type Priority = keyof typeof PRIORITY_CLASSES;
+
+const hpaRules = z.strictObject({
+    stabilizationWindowSeconds: wholeNumberAtLeast(0).optional(),
+    selectPolicy: z.enum(["Max", "Min", "Disabled"]).optional(),
+    policies: z
+        .array(
+            z.strictObject({
+                type: z.enum(["Pods", "Percent"]),
+                value: wholeNumberAtLeast(1),
+                periodSeconds: seconds,
+            }),
+        )
+        .optional(),
+});
+const hpaBehavior = z.strictObject({ scaleUp: hpaRules.optional(), scaleDown: hpaRules.optional() });
+/** HPA scaling behaviour (autoscaling/v2 `behavior`), passed through KEDA. */
+export type HpaBehavior = z.infer<typeof hpaBehavior>;
+export type HpaRules = z.infer<typeof hpaRules>;
+
+/**
+ * Up to 4 pods per 15 s, down one pod per 15 s after a minute below target (SWH's earlier PoC). Kept after
+ * `npm run bench:scaling` (docs/benchmark.md): it beats fixed replicas and a CPU-based HPA on drain time x cost
+ * in every profile; the variants tried (scale up to the target in one sync; hold the peak 5 minutes before
+ * scaling down) drained bursts faster but cost 40 % more on a trickle, and lost over the three profiles.
+ */
+export const DEFAULT_HPA_BEHAVIOR: HpaBehavior = {
+    scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Pods", value: 4, periodSeconds: 15 }] },
+    scaleDown: {
+        stabilizationWindowSeconds: 60,
+        policies: [{ type: "Percent", value: 2, periodSeconds: 15 }],
+    },
+};
+
+/** Default statsd target: the ObservabilityStack's exporter service in its default namespace. */
+export const DEFAULT_STATSD = {
+    host: "prometheus-statsd-exporter.swh-monitoring.svc.cluster.local",
+    port: 9125,
+};
+
+/** RabbitMQ's queue-name rule. */
+export const queueName = z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,255}$/, "expected a RabbitMQ queue name ([A-Za-z0-9_.:-], 1-255)");
+
+/** The loader settings that shape its objects; structural, so plain values rather than Outputs. */
+export const loaderSettingsSchema = z.strictObject({
+    loader: loaderType.describe('Loader type, e.g. "git"; names the Deployment `loader-<type>`.'),
+    queues: z
+        .array(queueName)
+        .min(1, "expected at least one queue")
+        .describe("RabbitMQ queues this loader consumes."),
+    namespace: dnsLabel
+        .optional()
+        .describe('Namespace. Defaults to "swh-loader-<type>" (swh* namespaces ship logs to the SWH index).'),
+    createNamespace: z.boolean().default(true).describe("Create the namespace."),
+    mode: z
+        .enum(["deployment", "job"], { error: 'expected "deployment" or "job"' })
+        .default("deployment")
+        .describe(
+            '"deployment" (long-lived workers, KEDA ScaledObject) or "job" (one task per Job, KEDA ScaledJob).',
+        ),
+    queueThreshold: wholeNumberAtLeast(1)
+        .default(10)
+        .describe("Messages per replica before KEDA adds one (trigger `value`), as SWH."),
+    activationThreshold: wholeNumberAtLeast(0)
+        .default(0)
+        .describe("Messages needed to wake from zero (trigger `activationValue`)."),
+    minReplicas: wholeNumberAtLeast(0).default(0).describe("Replicas while the queues hold work."),
+    scaleToZero: z
+        .boolean()
+        .default(true)
+        .describe(
+            "Scale to zero when the queues are idle, even with minReplicas > 0 (KEDA idleReplicaCount 0). " +
+                "false keeps minReplicas running always (warm workers); it needs minReplicas >= 1.",
+        ),
+    maxReplicas: wholeNumberAtLeast(1)
+        .default(5)
+        .describe("Upper bound, as SWH; clamped to what the pool holds at this loader's requests."),
+    capacityPolicy: z
+        .enum(["clamp", "fail"])
+        .default("clamp")
+        .describe('When maxReplicas exceeds the pool\'s capacity: "clamp" with a warning, or "fail".'),
+    pollingInterval: seconds.default(30).describe("Seconds between KEDA polls of the queues."),
+    cooldownPeriod: wholeNumberAtLeast(0)
+        .default(300)
+        .describe("Seconds of empty queues before scaling to zero."),
+    fallback: z
+        .strictObject({ failureThreshold: wholeNumberAtLeast(1), replicas: wholeNumberAtLeast(0) })
+        .default({ failureThreshold: 3, replicas: 1 })
+        .describe("Replicas while the scaler fails failureThreshold times in a row."),
+    hpaBehavior: hpaBehavior
+        .default(DEFAULT_HPA_BEHAVIOR)
+        .describe("HPA behaviour (see DEFAULT_HPA_BEHAVIOR)."),
+    requests: z
+        .strictObject({ cpu: positiveCpu, memory: positiveMemory })
+        .default({ cpu: "500m", memory: "512Mi" })
+        .describe("Requests of one replica, as SWH."),
+    limits: z
+        .strictObject({ cpu: positiveCpu.optional(), memory: memoryQuantity })
+        .default({ memory: "1Gi" })
+        .describe("Limits of one replica (no CPU limit by default: throttling only slows tasks)."),
+    concurrency: wholeNumberAtLeast(1).default(1).describe("Celery worker processes per replica."),
+    maxTasksPerChild: wholeNumberAtLeast(1)
+        .default(5)
+        .describe("Tasks a worker process runs before it is replaced."),
+    logLevel: z
+        .enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "expected DEBUG, INFO, WARNING or ERROR" })
+        .default("INFO")
+        .describe("Log level."),
+    priority: z
+        .enum(Object.keys(PRIORITY_CLASSES) as [Priority, ...Priority[]], {
+            error: "expected low, normal or high",
+        })
+        .default("normal")
+        .describe("Priority class (SWH's low-workload, normal-workload, high-workload)."),
+    taskTimeoutSeconds: seconds
+        .default(3600)
+        .describe("Longest task, in seconds; the grace period must cover it."),
+    terminationGracePeriodSeconds: seconds
+        .optional()
+        .describe("Seconds a stopping worker gets to finish its task. Defaults to taskTimeoutSeconds."),
+    nodeSelector: labels.default({ "swh/loader": "true" }).describe("Node labels loader pods require."),
+    tolerations: z.array(toleration).default([]).describe("Tolerations of loader pods."),
+    workerConfig: z
+        .record(z.string(), z.unknown())
+        .default({})
+        .describe("Non-secret worker config merged into config.yml (storage, loader options)."),
+    statsd: z
+        .strictObject({ host: z.string().min(1, "expected a host name"), port })
+        .default(DEFAULT_STATSD)
+        .describe("statsd target (UDP). Defaults to the ObservabilityStack's exporter."),
+});
+export type LoaderSettings = z.input<typeof loaderSettingsSchema>;
+
+/** Arguments of {@link KedaScaledLoader}: the loader settings plus its image, broker and placement. */
+export type KedaScaledLoaderArgs = LoaderSettings & {
+    /** Digest-pinned image reference (LoaderImage.ref): `repo@sha256:...`. */
+    image: pulumi.Input<string>;
+    /**
+     * "create" (default): the component creates the broker Secret from amqpUrl and managementUrl.
+     * "existing": the Secret `loader-<type>-broker` (keys config.yml, host) is made out of band, e.g. by sealed
+     * secrets; use it when manifests are rendered to files, which would hold secret values in plain text.
+     */
+    brokerSecret?: "create" | "existing";
+    /** Celery broker URL with credentials (amqp://user:pass@host:5672/%2f). Secret. Required with "create". */
+    amqpUrl?: pulumi.Input<string>;
+    /** RabbitMQ management API URL with credentials (http://user:pass@host:15672), polled by KEDA. Secret. Required with "create". */
+    managementUrl?: pulumi.Input<string>;
+    /** The pool's capacity (WorkerNodePool.nodes), bounding maxReplicas. Unset: maxReplicas as given. */
+    capacity?: NodeCapacity[];
+    /** The KEDA operator (KedaOperator); KEDA objects wait for its CRDs. */
+    kedaOperator?: pulumi.Resource;
+};
+
+/** What every loader of a cluster needs once: KEDA itself. */
+export const kedaOperatorSchema = z.strictObject({
+    version: version.default(versions.keda).describe("KEDA chart version."),
+    namespace: dnsLabel.default("keda").describe("Namespace KEDA runs in."),
+    installChart: z
+        .boolean()
+        .default(true)
+        .describe(
+            "Install KEDA's chart. False when the cluster already runs KEDA, or when manifests are rendered to " +
+                "files (Helm releases cannot be rendered).",
+        ),
+});
+/** Arguments of {@link KedaOperator}; the Kubernetes provider comes in `opts`. */
+export type KedaOperatorArgs = z.input<typeof kedaOperatorSchema>;
