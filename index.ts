@@ -1,99 +1,18 @@
 /**
- * The elastic workers stack: Rancher on k3s, a worker pool registered into it, loader images, KEDA and the
- * loaders it scales, and the observability around them. Everything comes from the stack config (docs/config.md),
- * which config/ turns into the components' arguments: this file only wires the components together.
+ * The stack program the Pulumi CLI runs (`main` in Pulumi.yaml): the stack config, validated into the
+ * components' arguments (config/, docs/config.md), built by stack.ts; its outputs are the stack's outputs.
  */
-import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as path from "path";
-import {
-    KedaOperator,
-    KedaScaledLoader,
-    LoaderImage,
-    ObservabilityStack,
-    RancherServer,
-    WorkerNodePool,
-} from "./components";
-import { ConfigError, loadConfig, pulumiConfigSource } from "./config";
-import { protectionNotice, protectTransform } from "./config/protect";
+import { loadConfig, pulumiConfigSource } from "./config";
+import { buildStack } from "./stack";
 
-const cfg = loadConfig(pulumiConfigSource());
+const outputs = buildStack(loadConfig(pulumiConfigSource()));
 
-// 0. What must not be deleted by accident (the Rancher install, the pool's cluster, the loaders' namespaces).
-if (cfg.protect) {
-    pulumi.runtime.registerResourceTransform(protectTransform);
-    pulumi.log.info(protectionNotice());
-}
-
-// 1. Rancher, when this stack manages it.
-const rancher = cfg.rancher ? new RancherServer("rancher", cfg.rancher) : undefined;
-
-// 2. The worker hosts: prepared over SSH, then registered into a Rancher custom cluster.
-const pool = new WorkerNodePool("pool", cfg.pool, { providers: rancher ? [rancher.provider] : [] });
-
-// 3. Where Kubernetes objects go: written to files (no cluster), a given cluster, the pool's cluster, or the
-// ambient kubeconfig. Paths are relative to the project, wherever the engine runs the program from.
-const provider = cfg.kubernetes.renderYamlToDirectory
-    ? new k8s.Provider("render", {
-          renderYamlToDirectory: path.resolve(__dirname, cfg.kubernetes.renderYamlToDirectory),
-      })
-    : cfg.kubernetes.kubeconfig
-      ? new k8s.Provider("cluster", { kubeconfig: readKubeconfig(cfg.kubernetes.kubeconfig) })
-      : pool.provider;
-const onCluster = { providers: provider ? [provider] : [] };
-
-/** The kubeconfig file's content, as a secret (it holds credentials). */
-function readKubeconfig(file: string): pulumi.Output<string> {
-    const full = path.resolve(__dirname, file);
-    if (!fs.existsSync(full)) {
-        throw new ConfigError([
-            `elastic-workers:kubernetes.kubeconfig: expected a readable kubeconfig file; ${full} does not exist`,
-        ]);
-    }
-    return pulumi.secret(fs.readFileSync(full, "utf8"));
-}
-
-// 4. Monitoring and logs first: the task's reviewers put them before autoscaling.
-const observability = cfg.observability
-    ? new ObservabilityStack("observability", cfg.observability, onCluster)
-    : undefined;
-
-// 5. KEDA, once per cluster, and the loaders' priority classes.
-const keda = new KedaOperator("keda", cfg.keda, onCluster);
-
-// 6. Each loader: its image (built from pinned packages, or prebuilt), then the Deployment KEDA scales.
-const images: Record<string, pulumi.Output<string>> = {};
-const capacityPlans: Record<string, unknown> = {};
-for (const loader of cfg.loaders) {
-    const imageRef = loader.build
-        ? new LoaderImage(`image-${loader.loader}`, loader.build).ref
-        : pulumi.output(loader.prebuiltImage!);
-    const scaled = new KedaScaledLoader(
-        `loader-${loader.loader}`,
-        { ...loader.scaled, image: imageRef, kedaOperator: keda, statsd: observability?.statsdEndpoint },
-        onCluster,
-    );
-    images[loader.loader] = imageRef;
-    const plan = scaled.plan;
-    capacityPlans[loader.loader] = {
-        namespace: plan.namespace,
-        queues: plan.queues,
-        requests: plan.requests,
-        replicasThatFit: plan.capacity?.fits,
-        perNode: plan.capacity?.nodes,
-        requestedMaxReplicas: plan.requestedMaxReplicas,
-        maxReplicas: plan.maxReplicas,
-        clampedBecause: plan.clampedBecause ?? null,
-    };
-}
-
-export const environment = cfg.environment;
-export const rancherUrl = rancher?.url;
-export const rancherAdminToken = rancher?.adminToken;
-export const clusterId = pool.clusterId;
-export const kubeconfig = pool.kubeconfig;
-export const poolAllocatable = pool.allocatable;
-export const imageRefs = images;
-export const loaderCapacity = capacityPlans;
-export const logShipping = observability?.logShipping ?? "off (observability.enabled is false)";
+export const environment = outputs.environment;
+export const rancherUrl = outputs.rancherUrl;
+export const rancherAdminToken = outputs.rancherAdminToken;
+export const clusterId = outputs.clusterId;
+export const kubeconfig = outputs.kubeconfig;
+export const poolAllocatable = outputs.poolAllocatable;
+export const imageRefs = outputs.imageRefs;
+export const loaderCapacity = outputs.loaderCapacity;
+export const logShipping = outputs.logShipping;

@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ArgumentError } from "../components/common/errors";
@@ -13,6 +15,9 @@ import {
 } from "../components/rancher-server";
 import { NodeCapacity, WorkerNodePoolArgs, planPool } from "../components/worker-node-pool";
 import { StructuredConfig, programKeys, structuredSchema } from "./schema";
+
+/** The project directory: relative paths in the config (kubernetes.kubeconfig) are relative to it. */
+export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 /** The Pulumi project name, the namespace of every config key. */
 export const PROJECT = "elastic-workers";
@@ -304,6 +309,14 @@ function crossChecks(cfg: StructuredConfig): NodeCapacity[] {
         problems.push(
             `${keyOf("kubernetes.kubeconfig")}: expected either kubeconfig or renderYamlToDirectory, not both`,
         );
+    } else if (cfg.kubernetes.kubeconfig) {
+        // Checked here, before any resource is declared, rather than when the provider is made.
+        const file = path.resolve(PROJECT_DIR, cfg.kubernetes.kubeconfig);
+        if (!fs.existsSync(file)) {
+            problems.push(
+                `${keyOf("kubernetes.kubeconfig")}: expected a readable kubeconfig file; ${file} does not exist`,
+            );
+        }
     }
     if (problems.length > 0 || !pool) throw new ConfigError(problems);
     return pool.nodes;

@@ -17,7 +17,7 @@ import { LoaderPlan, planLoader } from "./plan";
 import { scaledJob, scaledObject, triggerAuthentication } from "./scaling";
 
 export * from "./args";
-export { KedaOperator, kedaRelease, priorityClasses } from "./operator";
+export { KedaOperator } from "./operator";
 export { LoaderPlan, planLoader } from "./plan";
 
 /**
@@ -104,7 +104,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         };
         this.triggerAuthentication = new k8s.apiextensions.CustomResource(
             `${name}-trigger-auth`,
-            triggerAuthentication(plan) as never,
+            triggerAuthentication(plan),
             kedaOpts,
         );
 
@@ -125,23 +125,17 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
                 },
                 { ...nsOpts, dependsOn: [this.config, ...secretDeps] },
             );
-            this.scaler = new k8s.apiextensions.CustomResource(
-                `${name}-scaledobject`,
-                scaledObject(plan) as never,
-                {
-                    ...kedaOpts,
-                    dependsOn: [...kedaOpts.dependsOn, this.deployment, this.triggerAuthentication],
-                },
-            );
+            this.scaler = new k8s.apiextensions.CustomResource(`${name}-scaledobject`, scaledObject(plan), {
+                ...kedaOpts,
+                dependsOn: [...kedaOpts.dependsOn, this.deployment, this.triggerAuthentication],
+            });
         } else {
             this.scaler = new k8s.apiextensions.CustomResource(
                 `${name}-scaledjob`,
                 {
-                    ...scaledJob(plan, podTemplate(plan, "", undefined) as never),
-                    spec: known.apply(
-                        ([ref, hash]) => scaledJob(plan, podTemplate(plan, ref, hash) as never).spec,
-                    ),
-                } as never,
+                    ...scaledJob(plan, podTemplate(plan, "", undefined)),
+                    spec: known.apply(([ref, hash]) => scaledJob(plan, podTemplate(plan, ref, hash)).spec),
+                },
                 { ...kedaOpts, dependsOn: [...kedaOpts.dependsOn, this.config, this.triggerAuthentication] },
             );
         }

@@ -4,7 +4,8 @@ import * as YAML from "yaml";
 import { LoaderPlan } from "./plan";
 
 import inputs = k8s.types.input;
-type PodTemplate = inputs.core.v1.PodTemplateSpec;
+/** A pod template whose spec is an object (not an Input of one), so builders and tests can read into it. */
+export type PodTemplate = { metadata: inputs.meta.v1.ObjectMeta; spec: inputs.core.v1.PodSpec };
 
 /** Labels on every object of a loader; `app.kubernetes.io/name` also selects its pods. */
 export function loaderLabels(plan: LoaderPlan): Record<string, string> {

@@ -1,8 +1,16 @@
 import type { IScaledJob } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledJob";
 import type { IScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import type { ITriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication";
-import { loaderLabels, objectNames } from "./manifests";
+import { PodTemplate, loaderLabels, objectNames } from "./manifests";
 import { LoaderPlan } from "./plan";
+
+type ScaledJobSpec = NonNullable<IScaledJob["spec"]>;
+/** KEDA's ScaledJob, its pod template in Pulumi's input types (the template the Deployment's pods also get). */
+export type ScaledJobManifest = Omit<IScaledJob, "spec"> & {
+    spec: Omit<ScaledJobSpec, "jobTargetRef"> & {
+        jobTargetRef: Omit<ScaledJobSpec["jobTargetRef"], "template"> & { template: PodTemplate };
+    };
+};
 
 /** KEDA reads the management API URL (with credentials) from the broker Secret's `host` key. */
 export function triggerAuthentication(plan: LoaderPlan): ITriggerAuthentication {
@@ -65,7 +73,7 @@ export function scaledObject(plan: LoaderPlan): IScaledObject {
             fallback: plan.fallback,
             advanced: {
                 restoreToOriginalReplicaCount: false,
-                horizontalPodAutoscalerConfig: { behavior: plan.hpaBehavior as never },
+                horizontalPodAutoscalerConfig: { behavior: plan.hpaBehavior },
             },
             triggers: rabbitmqTriggers(plan),
         },
@@ -77,10 +85,7 @@ export function scaledObject(plan: LoaderPlan): IScaledObject {
  * `gradual` rollout so a spec change does not delete running Jobs. The pod template comes from the caller
  * (it carries the image Output), the rest is plain.
  */
-export function scaledJob(
-    plan: LoaderPlan,
-    template: NonNullable<IScaledJob["spec"]>["jobTargetRef"]["template"],
-): IScaledJob {
+export function scaledJob(plan: LoaderPlan, template: PodTemplate): ScaledJobManifest {
     return {
         apiVersion: "keda.sh/v1alpha1",
         kind: "ScaledJob",

@@ -7,7 +7,7 @@ import { LoaderImageArgs, loaderImageSchema } from "./args";
 import { ImagePlan, LOADER_CONTEXT, imagePlan } from "./build";
 
 export * from "./args";
-export { ImagePlan, LOADER_CONTEXT, contentHash, imagePlan } from "./build";
+export { ImagePlan, LOADER_CONTEXT, imagePlan } from "./build";
 
 /**
  * Builds the loader image for one loader type and pushes it with credentials; outputs a digest-pinned

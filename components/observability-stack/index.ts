@@ -85,20 +85,16 @@ export class ObservabilityStack extends pulumi.ComponentResource {
             port: 9125,
         };
 
-        new k8s.apiextensions.CustomResource(
-            `${name}-statsd-monitor`,
-            statsdServiceMonitor(namespace) as never,
-            {
-                ...crOpts,
-                dependsOn: [...crOpts.dependsOn, svc],
-            },
-        );
+        new k8s.apiextensions.CustomResource(`${name}-statsd-monitor`, statsdServiceMonitor(namespace), {
+            ...crOpts,
+            dependsOn: [...crOpts.dependsOn, svc],
+        });
         for (const sm of kedaServiceMonitors(namespace, kedaNamespace)) {
-            new k8s.apiextensions.CustomResource(`${name}-${sm.metadata!.name}-monitor`, sm as never, crOpts);
+            new k8s.apiextensions.CustomResource(`${name}-${sm.metadata!.name}-monitor`, sm, crOpts);
         }
         new k8s.apiextensions.CustomResource(
             `${name}-alerts`,
-            prometheusRule(namespace, loaderNamespaces) as never,
+            prometheusRule(namespace, loaderNamespaces),
             crOpts,
         );
         new k8s.core.v1.ConfigMap(`${name}-dashboard`, dashboardConfigMap(namespace, loaderNamespaces), inNs);

@@ -14,14 +14,7 @@ import { nodePrepSteps, shippedScript } from "./node-prep";
 import { registrationCommand } from "./registration";
 
 export * from "./args";
-export {
-    DEFAULT_RESERVATIONS,
-    NodeCapacity,
-    TolerationSpec,
-    capacityPlan,
-    kubeletArgs,
-    nodeCapacity,
-} from "./capacity";
+export { CapacityPlan, DEFAULT_RESERVATIONS, NodeCapacity, capacityPlan, nodeCapacity } from "./capacity";
 
 /** The rancher2 provider a component was given in `opts` (its own, or inherited from its parent). */
 function rancherProviderOf(opts: pulumi.ComponentResourceOptions | undefined): rancher2.Provider | undefined {

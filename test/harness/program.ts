@@ -11,6 +11,8 @@ import {
     MANAGEMENT_URL,
     REGISTRY_PASSWORD,
 } from "../fixtures";
+import { loadConfig, pulumiConfigSource } from "../../config";
+import { buildStack } from "../../stack";
 import { runUnderMocks } from "./pulumi";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -35,19 +37,19 @@ export function stackConfig(file: string): Record<string, string> {
     );
 }
 
-/** Runs index.ts afresh (its module and the config layer reloaded) and returns its exports and records. */
+/**
+ * Runs the stack program (stack.ts's buildStack, what index.ts runs) on the engine's config as the mocks
+ * hold it, and returns its outputs and records. The entrypoint test runs index.ts itself, through the SDK.
+ */
 export async function runProgram(
     config: Record<string, string>,
     secrets: Record<string, string> = FAKE_SECRETS,
 ) {
-    for (const id of Object.keys(require.cache)) {
-        if (id === path.join(ROOT, "index.ts")) delete require.cache[id];
-    }
     const all = {
         ...config,
         ...Object.fromEntries(Object.entries(secrets).map(([k, v]) => [`elastic-workers:${k}`, v])),
     };
-    return runUnderMocks(() => require(path.join(ROOT, "index.ts")) as Record<string, unknown>, {
+    return runUnderMocks(() => buildStack(loadConfig(pulumiConfigSource())) as Record<string, unknown>, {
         config: all,
         secretKeys: Object.keys(secrets).map((k) => `elastic-workers:${k}`),
     });

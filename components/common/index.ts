@@ -1,4 +1,0 @@
-export * from "./errors";
-export * from "./quantity";
-export * from "./shell";
-export * from "./versions";

@@ -1,0 +1,96 @@
+/**
+ * The elastic workers stack: Rancher on k3s, a worker pool registered into it, loader images, KEDA and the
+ * loaders it scales, and the observability around them, built from the validated config (config/: the
+ * components' arguments). index.ts runs it with the engine's config; tests run it with theirs.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    KedaOperator,
+    KedaScaledLoader,
+    LoaderImage,
+    ObservabilityStack,
+    RancherServer,
+    WorkerNodePool,
+} from "./components";
+import { StackConfig } from "./config";
+import { protectionNotice, protectTransform } from "./config/protect";
+
+/** Declares the stack's resources and returns its outputs. */
+export function buildStack(cfg: StackConfig) {
+    // 0. What must not be deleted by accident (the Rancher install, the pool's cluster, the loaders' namespaces).
+    if (cfg.protect) {
+        pulumi.runtime.registerResourceTransform(protectTransform);
+        pulumi.log.info(protectionNotice());
+    }
+
+    // 1. Rancher, when this stack manages it.
+    const rancher = cfg.rancher ? new RancherServer("rancher", cfg.rancher) : undefined;
+
+    // 2. The worker hosts: prepared over SSH, then registered into a Rancher custom cluster.
+    const pool = new WorkerNodePool("pool", cfg.pool, { providers: rancher ? [rancher.provider] : [] });
+
+    // 3. Where Kubernetes objects go: written to files (no cluster), a given cluster, the pool's cluster, or the
+    // ambient kubeconfig. Paths are relative to the project, wherever the engine runs the program from.
+    const provider = cfg.kubernetes.renderYamlToDirectory
+        ? new k8s.Provider("render", {
+              renderYamlToDirectory: path.resolve(__dirname, cfg.kubernetes.renderYamlToDirectory),
+          })
+        : cfg.kubernetes.kubeconfig
+          ? new k8s.Provider("cluster", { kubeconfig: readKubeconfig(cfg.kubernetes.kubeconfig) })
+          : pool.provider;
+    const onCluster = { providers: provider ? [provider] : [] };
+
+    // 4. Monitoring and logs first: the task's reviewers put them before autoscaling.
+    const observability = cfg.observability
+        ? new ObservabilityStack("observability", cfg.observability, onCluster)
+        : undefined;
+
+    // 5. KEDA, once per cluster, and the loaders' priority classes.
+    const keda = new KedaOperator("keda", cfg.keda, onCluster);
+
+    // 6. Each loader: its image (built from pinned packages, or prebuilt), then the Deployment KEDA scales.
+    const images: Record<string, pulumi.Output<string>> = {};
+    const capacityPlans: Record<string, unknown> = {};
+    for (const loader of cfg.loaders) {
+        const imageRef = loader.build
+            ? new LoaderImage(`image-${loader.loader}`, loader.build).ref
+            : pulumi.output(loader.prebuiltImage!);
+        const scaled = new KedaScaledLoader(
+            `loader-${loader.loader}`,
+            { ...loader.scaled, image: imageRef, kedaOperator: keda, statsd: observability?.statsdEndpoint },
+            onCluster,
+        );
+        images[loader.loader] = imageRef;
+        const plan = scaled.plan;
+        capacityPlans[loader.loader] = {
+            namespace: plan.namespace,
+            queues: plan.queues,
+            requests: plan.requests,
+            replicasThatFit: plan.capacity?.fits,
+            perNode: plan.capacity?.nodes,
+            requestedMaxReplicas: plan.requestedMaxReplicas,
+            maxReplicas: plan.maxReplicas,
+            clampedBecause: plan.clampedBecause ?? null,
+        };
+    }
+
+    return {
+        environment: cfg.environment,
+        rancherUrl: rancher?.url,
+        rancherAdminToken: rancher?.adminToken,
+        clusterId: pool.clusterId,
+        kubeconfig: pool.kubeconfig,
+        poolAllocatable: pool.allocatable,
+        imageRefs: images,
+        loaderCapacity: capacityPlans,
+        logShipping: observability?.logShipping ?? "off (observability.enabled is false)",
+    };
+}
+
+/** The kubeconfig file's content (config/ checked it exists), as a secret: it holds credentials. */
+function readKubeconfig(file: string): pulumi.Output<string> {
+    return pulumi.secret(fs.readFileSync(path.resolve(__dirname, file), "utf8"));
+}
