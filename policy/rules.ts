@@ -3,8 +3,10 @@
  * engine); index.ts wires them into a Pulumi policy pack.
  */
 
-/** Annotation KedaScaledLoader puts on loader workloads: the longest task, in seconds. */
-export const TASK_TIMEOUT_ANNOTATION = "swh/task-timeout-seconds";
+import { DIGEST_PINNED } from "../components/common/schema";
+import { TASK_TIMEOUT_ANNOTATION } from "../components/keda-scaled-loader/manifests";
+
+export { TASK_TIMEOUT_ANNOTATION };
 
 /** The objects these rules read, loosely typed: they come from any stack. */
 export interface Workload {
@@ -67,7 +69,7 @@ export function graceShorterThanTask(w: Workload): string[] {
 
 export function unpinnedImages(w: Workload): string[] {
     return (w.spec?.template?.spec?.containers ?? [])
-        .filter((c) => !/@sha256:[0-9a-f]{64}$/.test(c.image ?? ""))
+        .filter((c) => !DIGEST_PINNED.test(c.image ?? ""))
         .map(
             (c) =>
                 `container ${c.name} of loader ${w.metadata?.name} runs ${c.image}, not a digest-pinned image`,

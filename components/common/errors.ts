@@ -37,12 +37,3 @@ export function describe(value: unknown): string {
 export function argKey(kind: string, name: string): (field: string) => string {
     return (field) => `${kind} "${name}": args${field ? `.${field}` : ""}`;
 }
-
-/** A whole-number argument of at least `min`, or `fallback` when unset; throws naming `key` otherwise. */
-export function wholeNumber(value: unknown, key: string, min: number, fallback: number): number {
-    const v = value ?? fallback;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-        throw new ArgumentError(key, `a whole number of at least ${min}`, v);
-    }
-    return v;
-}

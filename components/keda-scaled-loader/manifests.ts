@@ -7,6 +7,9 @@ import inputs = k8s.types.input;
 /** A pod template whose spec is an object (not an Input of one), so builders and tests can read into it. */
 export type PodTemplate = { metadata: inputs.meta.v1.ObjectMeta; spec: inputs.core.v1.PodSpec };
 
+/** Annotation on loader workloads: the longest task, in seconds (the policy pack checks the grace period by it). */
+export const TASK_TIMEOUT_ANNOTATION = "swh/task-timeout-seconds";
+
 /** Labels on every object of a loader; `app.kubernetes.io/name` also selects its pods. */
 export function loaderLabels(plan: LoaderPlan): Record<string, string> {
     return {
@@ -171,7 +174,7 @@ export function loaderDeployment(
         // The task timeout travels with the workload, so guardrails (policy/) can check the grace period.
         metadata: {
             ...meta(plan, objectNames(plan).workload),
-            annotations: { "swh/task-timeout-seconds": String(plan.taskTimeoutSeconds) },
+            annotations: { [TASK_TIMEOUT_ANNOTATION]: String(plan.taskTimeoutSeconds) },
         },
         spec: {
             selector: { matchLabels: { "app.kubernetes.io/name": plan.baseName } },

@@ -13,9 +13,11 @@ const PIP_REQUIREMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-
 export const pinnedRequirement = z
     .string()
     .regex(PIP_REQUIREMENT, 'expected a pinned requirement (name==version) like "swh.loader.git==3.3.0"');
+/** One path component of a repository name (Docker's distribution rule). */
+const SEGMENT = "[a-z0-9]+([._-][a-z0-9]+)*";
 export const repositoryNamespace = z
     .string()
-    .regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'expected a repository namespace like "softwareheritage"');
+    .regex(new RegExp(`^${SEGMENT}$`), 'expected a repository namespace like "softwareheritage"');
 export const releaseDate = z
     .string()
     .regex(/^\d{8}(\.\d+)?$/, 'expected a date tag like "20261125" or "20261125.1"');
@@ -67,7 +69,7 @@ export const loaderImageSchema = imageSettingsSchema.extend({
     repository: z
         .string()
         .regex(
-            /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+            new RegExp(`^${SEGMENT}(/${SEGMENT})*$`),
             'expected a repository path like "softwareheritage/loader_git"',
         )
         .optional()

@@ -1,12 +1,13 @@
 import * as rancher2 from "@pulumi/rancher2";
 import * as YAML from "yaml";
 import { ArgumentError } from "../common/errors";
+import { K3S_VERSION, RKE2_VERSION } from "../common/schema";
 import { Distribution } from "./node-prep";
 
 /** Which distribution a Rancher Kubernetes version string names ("v1.33.4+rke2r1" → rke2). */
 export function distributionOf(kubernetesVersion: string, key: string): Distribution {
-    if (/^v\d+\.\d+\.\d+\+rke2r\d+$/.test(kubernetesVersion)) return "rke2";
-    if (/^v\d+\.\d+\.\d+\+k3s\d+$/.test(kubernetesVersion)) return "k3s";
+    if (RKE2_VERSION.test(kubernetesVersion)) return "rke2";
+    if (K3S_VERSION.test(kubernetesVersion)) return "k3s";
     throw new ArgumentError(
         key,
         'an RKE2 or k3s version such as "v1.33.4+rke2r1" or "v1.33.4+k3s1"',
