@@ -1,0 +1,76 @@
+import { strict as assert } from "assert";
+import { DEFAULT_HPA_BEHAVIOR } from "../../components/keda-scaled-loader/args";
+import { scaledJob, scaledObject, triggerName } from "../../components/keda-scaled-loader/scaling";
+import { base, objectsOf } from "../harness/loader-objects";
+
+describe("loader builders", () => {
+    it("ScaledObject: SWH's polling, cooldown and fallback; QueueLength over http counting unacked; scale to zero", () => {
+        const { scaled, triggerAuth } = objectsOf({ ...base, queues: ["q1", "q2"] });
+        const spec = (scaled as ReturnType<typeof scaledObject>).spec;
+        assert.equal(spec.pollingInterval, 30);
+        assert.equal(spec.cooldownPeriod, 300);
+        assert.equal(spec.minReplicaCount, 0);
+        assert.equal(
+            spec.idleReplicaCount,
+            undefined,
+            "KEDA rejects idleReplicaCount equal to minReplicaCount",
+        );
+        assert.equal(spec.maxReplicaCount, 5);
+        assert.deepEqual(spec.fallback, { failureThreshold: 3, replicas: 1 });
+        assert.deepEqual(spec.advanced!.horizontalPodAutoscalerConfig!.behavior, DEFAULT_HPA_BEHAVIOR);
+        assert.equal(spec.triggers.length, 2);
+        for (const [i, t] of spec.triggers.entries()) {
+            assert.equal(t.type, "rabbitmq");
+            assert.deepEqual(t.metadata, {
+                protocol: "http",
+                mode: "QueueLength",
+                value: "10",
+                activationValue: "0",
+                queueName: `q${i + 1}`,
+                vhostName: "/",
+                excludeUnacknowledged: "false",
+            });
+            assert.equal(t.authenticationRef!.name, "loader-git-rabbitmq");
+        }
+        assert.deepEqual(triggerAuth.spec!.secretTargetRef, [
+            { parameter: "host", name: "loader-git-broker", key: "host" },
+        ]);
+    });
+
+    it("a floor above zero still idles at zero", () => {
+        const spec = (objectsOf({ ...base, minReplicas: 2 }).scaled as ReturnType<typeof scaledObject>).spec;
+        assert.equal(spec.minReplicaCount, 2);
+        assert.equal(spec.idleReplicaCount, 0);
+    });
+
+    it("scaleToZero false keeps the floor running when idle (no idleReplicaCount)", () => {
+        const spec = (
+            objectsOf({ ...base, minReplicas: 2, scaleToZero: false }).scaled as ReturnType<
+                typeof scaledObject
+            >
+        ).spec;
+        assert.equal(spec.minReplicaCount, 2);
+        assert.equal(spec.idleReplicaCount, undefined);
+    });
+
+    it("ScaledJob mode: one-shot workers, gradual rollout, accurate strategy, deadline past the task timeout", () => {
+        const { scaled, env } = objectsOf({ ...base, mode: "job", taskTimeoutSeconds: 36000 });
+        const spec = (scaled as ReturnType<typeof scaledJob>).spec!;
+        assert.deepEqual(spec.rollout, { strategy: "gradual" });
+        assert.deepEqual(spec.scalingStrategy, { strategy: "accurate" });
+        assert.equal(spec.jobTargetRef.activeDeadlineSeconds, 36300);
+        assert.equal(spec.jobTargetRef.template.spec!.restartPolicy, "Never");
+        assert.equal(env.data.WORKER_MODE, "oneshot");
+    });
+
+    it("trigger names are valid and distinct for queues that differ only by prefix or case", () => {
+        const names = [
+            "swh.loader.git.tasks.UpdateGitRepository",
+            "save_code_now:swh.loader.git.tasks.UpdateGitRepository",
+            "Q",
+            "q",
+        ].map(triggerName);
+        assert.equal(new Set(names).size, names.length);
+        for (const n of names) assert.match(n, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    });
+});
