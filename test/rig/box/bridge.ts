@@ -4,18 +4,20 @@
  * config.yml), and when the pod is deleted it does what the kubelet does with the pod's preStop: one SIGTERM
  * (Celery's warm shutdown), the pod's grace period, then SIGKILL; the pod object goes once the worker is gone.
  *
- * Run by box.ts as a daemon; env BOX_PYTHON (the Celery venv), BOX_TASK_RECORD (where tasks record completion).
+ * Run by the box as one of its services (services.ts); env BOX_PYTHON (the Celery venv), BOX_TASK_RECORD (where
+ * tasks record completion), BOX_WORKER_PIDS (where it records each worker's pid, so the box can stop any left).
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { BOX, SERVER } from "./box";
+import { BOX, BRIDGE_READY, SERVER } from "./services";
 import { Kube, KubeObject } from "./kube";
 import { ensurePki } from "./pki";
 
 const PYTHON = process.env.BOX_PYTHON!;
 const RECORD = process.env.BOX_TASK_RECORD!;
+const WORKER_PIDS = process.env.BOX_WORKER_PIDS!;
 const POLL_MS = 500;
 /** Where workers flag a running task (see swh_box_loader.py). */
 const BUSY_DIR = path.join(BOX, "busy");
@@ -103,11 +105,12 @@ async function startWorker(pod: KubeObject): Promise<void> {
             BOX_POD: pod.metadata.name,
             BOX_TASK_RECORD: RECORD,
             BOX_BUSY_DIR: BUSY_DIR,
-            // Named so `pkill -f` finds strays after the bridge is gone.
-            SWH_BOX_ROLE: "swh-box-loader-worker",
         },
     });
     fs.closeSync(out);
+    // Its group's pid, kept while it runs: if the bridge dies without stopping it, the box's down does.
+    const pidFile = path.join(WORKER_PIDS, `${uid}.pid`);
+    if (proc.pid !== undefined) fs.writeFileSync(pidFile, String(proc.pid));
     const w: Worker = {
         pod: pod.metadata.name,
         namespace: pod.metadata.namespace,
@@ -117,6 +120,7 @@ async function startWorker(pod: KubeObject): Promise<void> {
     };
     proc.on("exit", (code, signal) => {
         w.exited = true;
+        fs.rmSync(pidFile, { force: true });
         if (w.killTimer) clearTimeout(w.killTimer);
         log(`${name}: worker exited (${signal ?? code})`);
     });
@@ -189,15 +193,17 @@ async function reconcile(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-    if (!PYTHON || !RECORD) throw new Error("bridge: BOX_PYTHON and BOX_TASK_RECORD must be set");
+    if (!PYTHON || !RECORD || !WORKER_PIDS)
+        throw new Error("bridge: BOX_PYTHON, BOX_TASK_RECORD and BOX_WORKER_PIDS must be set");
     fs.mkdirSync(BUSY_DIR, { recursive: true });
+    fs.mkdirSync(WORKER_PIDS, { recursive: true });
     let stopping = false;
     process.on("SIGTERM", () => {
         stopping = true;
         for (const w of workers.values()) if (!w.exited) process.kill(-w.proc.pid!, "SIGKILL");
         process.exit(0);
     });
-    fs.writeFileSync(path.join(BOX, "bridge.ready"), String(process.pid));
+    fs.writeFileSync(BRIDGE_READY, String(process.pid));
     log(`bridge: watching loader pods on ${SERVER}`);
     while (!stopping) {
         try {

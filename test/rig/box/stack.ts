@@ -6,36 +6,44 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { LoaderPlan, planLoader } from "../../../components/keda-scaled-loader/plan";
+import { PROJECT } from "../../../config/load";
 import { lastUpdateChanges, pulumi, pulumiOk, selectStack, stackOutputs } from "../engine/cli";
 import { ROOT, STATE } from "../engine/env";
-import { BOX_STACK, Box, boxUp } from "./box";
+import { Box, boxUp } from "./box";
 import { poolNodes } from "./nodes";
+import { BOX_STACK } from "./services";
 
 export { BOX_STACK };
 export const BOX_STACK_FILE = path.join(ROOT, "Pulumi.box.yaml");
 
-/** One loader's settings as the stack file gives them (what the tests and the benchmark need). */
-export interface BoxLoader {
-    loader: string;
-    queues: string[];
-    queueThreshold: number;
-    pollingInterval: number;
-    cooldownPeriod: number;
-    fallback: { failureThreshold: number; replicas: number };
-    namespace: string;
-}
+/** One loader's settings as the program resolves them (what the tests and the benchmark read). */
+export type BoxLoader = Pick<
+    LoaderPlan,
+    "loader" | "queues" | "queueThreshold" | "pollingInterval" | "cooldownPeriod" | "fallback" | "namespace"
+>;
 
+/** The keys that choose a loader's image (the program builds or takes it): not settings of the component. */
+const IMAGE_KEYS = ["packages", "image", "baseImage"];
+
+/**
+ * The stack file's loaders, each resolved by the component's own planLoader against the stack's pool, as the
+ * program resolves them (config/load.ts, which also drops the image keys first): every default and bound is the
+ * component's, none restated here.
+ */
 export function boxLoaders(stackFile = BOX_STACK_FILE): BoxLoader[] {
-    const doc = YAML.parse(fs.readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };
-    return (doc.config["elastic-workers:loaders"] as Record<string, never>[]).map((l) => ({
-        loader: l.loader,
-        queues: l.queues,
-        queueThreshold: l.queueThreshold ?? 10,
-        pollingInterval: l.pollingInterval ?? 30,
-        cooldownPeriod: l.cooldownPeriod ?? 300,
-        fallback: l.fallback ?? { failureThreshold: 3, replicas: 1 },
-        namespace: l.namespace ?? `swh-loader-${l.loader}`,
-    }));
+    const doc = YAML.parse(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> };
+    const key = `${PROJECT}:loaders`;
+    const loaders = doc.config?.[key];
+    if (!Array.isArray(loaders)) throw new Error(`${stackFile}: ${key}: expected a list of loaders`);
+    const nodes = poolNodes(stackFile);
+    return (loaders as Record<string, unknown>[]).map((l, i) => {
+        const settings = Object.fromEntries(Object.entries(l).filter(([k]) => !IMAGE_KEYS.includes(k)));
+        // planLoader checks every field, and names it as this gives it: "" is the entry, "[n]" an index.
+        const where = (field: string) =>
+            `${stackFile}: ${key}[${i}]${field === "" || field.startsWith("[") ? field : `.${field}`}`;
+        return planLoader(settings as Parameters<typeof planLoader>[0], where, nodes);
+    });
 }
 
 /** Declares the loaders' durable queues, as SWH's scheduler has them before any worker or KEDA poll. */

@@ -163,29 +163,5 @@ export function atZero(s: ReplicaState): boolean {
     return s.desired === 0 && s.running + s.pending + s.terminating === 0;
 }
 
-/**
- * Polls `f` every 500 ms until it returns a value (not undefined or false), or fails after `seconds` saying
- * what was awaited, the last error `f` threw and, when given, `detail()` (a log tail).
- */
-export async function until<T>(
-    what: string,
-    seconds: number,
-    f: () => Promise<T | undefined | false>,
-    detail?: () => string,
-): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    let last: unknown;
-    while (Date.now() < deadline) {
-        try {
-            const v = await f();
-            if (v !== undefined && v !== false) return v as T;
-        } catch (e) {
-            last = e;
-        }
-        await new Promise((r) => setTimeout(r, 500));
-    }
-    const error = last ? ` (last error: ${last})` : "";
-    throw new Error(
-        `timed out after ${seconds}s waiting for ${what}${error}${detail ? `; ${detail()}` : ""}`,
-    );
-}
+// The rig's one poll helper, where the tests and the benchmark import it from.
+export { until } from "../supervisor";

@@ -7,27 +7,12 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT, STATE } from "../engine/env";
+import { stopByPidFile, until } from "../supervisor";
+
+// The rig's poll and stop helpers (test/rig/supervisor.ts), under the names the e2e tests and the demo use.
+export { step, stopByPidFile, until as waitFor } from "../supervisor";
 
 export const E2E = path.join(STATE, "e2e");
-
-/** Prints a numbered step, so long runs show where they are. */
-export function step(n: number, total: number, what: string): void {
-    console.log(`\n[${n}/${total}] ${what}`);
-}
-
-function sleep(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `ok` every 500 ms until it holds or `seconds` pass. */
-export async function waitFor(what: string, seconds: number, ok: () => boolean): Promise<void> {
-    const deadline = Date.now() + seconds * 1000;
-    while (Date.now() < deadline) {
-        if (ok()) return;
-        await sleep(500);
-    }
-    throw new Error(`timed out after ${seconds}s waiting for ${what}`);
-}
 
 /** Builds (or finds cached, or installed) the tools of `group` (scripts/tools/bootstrap.sh: demo, e2e, bench...). */
 export function bootstrapTools(group: string): void {
@@ -49,7 +34,7 @@ export async function ensureDocker(): Promise<void> {
     fs.mkdirSync(E2E, { recursive: true });
     const log = fs.openSync(path.join(E2E, "dockerd.log"), "a");
     spawn("dockerd", [], { detached: true, stdio: ["ignore", log, log] }).unref();
-    await waitFor("dockerd", 60, dockerUp);
+    await until("dockerd", 60, dockerUp);
     console.log("docker engine: started");
 }
 
@@ -104,7 +89,7 @@ export async function startRegistry(port: number, username: string, password: st
             `http://${address}/v2/`,
         ]).stdout?.toString();
     try {
-        await waitFor(`the registry on ${address}`, 30, () => answer() === "200");
+        await until(`the registry on ${address}`, 30, () => answer() === "200");
     } catch {
         throw new Error(
             `the registry on ${address} did not accept its credentials (HTTP ${answer()}): is another registry on port ${port}? ` +
@@ -155,19 +140,6 @@ export function registryDigest(reg: RegistryAccess, repository: string, tag: str
     return /docker-content-digest:\s*(\S+)/i.exec(out)?.[1];
 }
 
-/** Stops a process started by these helpers, by the pid file it left; true if one was running. */
-export function stopByPidFile(pidFile: string): boolean {
-    if (!fs.existsSync(pidFile)) return false;
-    try {
-        process.kill(Number(fs.readFileSync(pidFile, "utf8")));
-        return true;
-    } catch {
-        return false;
-    } finally {
-        fs.rmSync(pidFile, { force: true });
-    }
-}
-
 /** The buildx builder the e2e stacks build with: buildkitd on this host, registered as a remote builder. */
 export const BUILDER = "swh-e2e";
 
@@ -210,11 +182,11 @@ export async function ensureBuildkit(bin: string, registries: string[]): Promise
     );
     daemon.unref();
     fs.writeFileSync(path.join(dir, "pid"), String(daemon.pid));
-    await waitFor("buildkitd's socket", 60, () => fs.existsSync(socket));
+    await until("buildkitd's socket", 60, () => fs.existsSync(socket));
     buildx("rm", BUILDER);
     const created = buildx("create", "--name", BUILDER, "--driver", "remote", `unix://${socket}`);
     if (created.status !== 0) throw new Error(`buildx create failed: ${created.stderr}`);
-    await waitFor(`builder ${BUILDER}`, 60, ready);
+    await until(`builder ${BUILDER}`, 60, ready);
     console.log(`buildkit: builder ${BUILDER} started (${socket})`);
 }
 

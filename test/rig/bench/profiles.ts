@@ -1,0 +1,144 @@
+/**
+ * What the scaling benchmark runs, as data: the backlog profiles, and the strategies each is run under (how a
+ * strategy changes the stack's loaders, where its loaders rest before a run, whether it scales to zero).
+ */
+import { planLoader } from "../../../components/keda-scaled-loader/plan";
+
+/** Every task sleeps this long. */
+export const TASK_SECONDS = 15;
+
+export interface Publication {
+    loader: string;
+    /** Seconds after the run's start. */
+    at: number;
+    count: number;
+}
+
+export interface Profile {
+    name: string;
+    what: string;
+    publications: Publication[];
+}
+
+export const PROFILES: Profile[] = [
+    {
+        name: "burst",
+        what: `40 tasks of ${TASK_SECONDS}s at once (git)`,
+        publications: [{ loader: "git", at: 0, count: 40 }],
+    },
+    {
+        name: "trickle",
+        what: `1 task of ${TASK_SECONDS}s every 3s for 90s (git)`,
+        publications: Array.from({ length: 30 }, (_, i) => ({ loader: "git", at: i * 3, count: 1 })),
+    },
+    {
+        name: "two-loaders",
+        what: `30 git and 12 svn tasks of ${TASK_SECONDS}s at once, one pool`,
+        publications: [
+            { loader: "svn", at: 0, count: 12 },
+            { loader: "git", at: 0, count: 30 },
+        ],
+    },
+];
+
+/** The loaders a profile publishes to, in the order they first appear. */
+export function profileLoaders(p: Profile): string[] {
+    return [...new Set(p.publications.map((x) => x.loader))];
+}
+
+/** How many tasks a profile publishes to `loader` (all loaders when not given). */
+export function publishedTasks(p: Profile, loader?: string): number {
+    return p.publications.filter((x) => !loader || x.loader === loader).reduce((n, x) => n + x.count, 0);
+}
+
+/**
+ * A tuning candidate the benchmark rejected, kept to re-run the comparison: scale up to the queue's target in
+ * one HPA sync (the defaults allow 4 pods per 15 s), the default scale-down.
+ */
+export const FAST_UP_HPA_BEHAVIOR = {
+    // The component's default behaviour, as planLoader resolves it for a loader that sets none.
+    ...planLoader({ loader: "bench", queues: ["bench"] }, (field) => field).hpaBehavior,
+    scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Pods", value: 100, periodSeconds: 15 }] },
+};
+
+/** The CPU-based HPA's target: a common choice, and what SWH's earlier charts would have used. */
+export const CPU_TARGET_PERCENT = 80;
+
+/** A loader's entry in the stack file's `loaders` list. */
+export type LoaderEntry = Record<string, unknown>;
+
+export interface Strategy {
+    name: "project" | "fast-up" | "fixed" | "cpu-hpa";
+    what: string;
+    /** A profile's loader's stack entry under this strategy; `share` is its fixed replica count. */
+    loader(l: LoaderEntry, share: number): LoaderEntry;
+    /** Pods Running before the tasks are published. */
+    resting(share: number): number;
+    /** It scales to zero: the run waits for it and times it; the others are watched for a cooldown instead. */
+    scalesToZero: boolean;
+    /** Its ScaledObjects are swapped for CPU-based HPAs once deployed. */
+    cpuHpa: boolean;
+    /** Run when --strategies does not name any. */
+    byDefault: boolean;
+}
+
+export const STRATEGIES: Strategy[] = [
+    {
+        name: "project",
+        what: "this project's configuration (Pulumi.box.yaml, the component's HPA behaviour)",
+        loader: (l) => l,
+        resting: () => 0,
+        scalesToZero: true,
+        cpuHpa: false,
+        byDefault: true,
+    },
+    {
+        name: "cpu-hpa",
+        what: `a plain autoscaling/v2 HPA at ${CPU_TARGET_PERCENT} % CPU, min 1, instead of the ScaledObject`,
+        // One warm replica (a CPU HPA cannot scale from zero); its ScaledObject is then replaced.
+        loader: (l) => ({ ...l, minReplicas: 1, scaleToZero: false }),
+        resting: () => 1,
+        scalesToZero: false,
+        cpuHpa: true,
+        byDefault: true,
+    },
+    {
+        name: "fixed",
+        what: "replicas fixed at the loader's share of the pool (no scale to zero)",
+        loader: (l, share) => ({ ...l, minReplicas: share, maxReplicas: share, scaleToZero: false }),
+        resting: (share) => share,
+        scalesToZero: false,
+        cpuHpa: false,
+        byDefault: true,
+    },
+    {
+        name: "fast-up",
+        what: "the project's configuration with the rejected FAST_UP_HPA_BEHAVIOR",
+        loader: (l) => ({ ...l, hpaBehavior: FAST_UP_HPA_BEHAVIOR }),
+        resting: () => 0,
+        scalesToZero: true,
+        cpuHpa: false,
+        byDefault: false,
+    },
+];
+
+/**
+ * Fixed replicas "at the max": each loader's share of the pool. Alone, all it holds; n loaders sharing it get
+ * 1/n of it each (both at their full max would leave one Pending for good).
+ */
+export function fixedReplicas(loader: string, fits: Record<string, number>, involved: string[]): number {
+    return Math.max(1, Math.floor(fits[loader] / involved.length));
+}
+
+/** The stack's `loaders` under a strategy: only the profile's (`involved`) loaders change. */
+export function loadersConfig(
+    strategy: Strategy,
+    stackLoaders: LoaderEntry[],
+    fits: Record<string, number>,
+    involved: string[],
+): LoaderEntry[] {
+    return stackLoaders.map((l) => {
+        const name = String(l.loader);
+        return involved.includes(name) ? strategy.loader(l, fixedReplicas(name, fits, involved)) : l;
+    });
+}

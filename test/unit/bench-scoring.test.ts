@@ -1,0 +1,286 @@
+/**
+ * The scaling benchmark's scoring and strategies, on runs small enough to compute by hand. The benchmark itself
+ * runs in the box (npm run bench:scaling).
+ */
+import { strict as assert } from "assert";
+import { planLoader } from "../../components/keda-scaled-loader/plan";
+import {
+    PROFILES,
+    STRATEGIES,
+    TASK_SECONDS,
+    fixedReplicas,
+    loadersConfig,
+    profileLoaders,
+    publishedTasks,
+} from "../rig/bench/profiles";
+import {
+    Result,
+    busyAt,
+    lostAndDuplicated,
+    meanSlotUse,
+    optimumSeconds,
+    scoreRun,
+    table,
+    workerSeconds,
+} from "../rig/bench/scoring";
+
+/** Epoch ms of the run's start: 1000 s, so task records (epoch seconds) read as 1000 + offset. */
+const T0 = 1_000_000;
+const rec = (task: string, started: number, finished: number) => ({ task, pod: "p", started, finished });
+
+describe("scaling benchmark: scoring", () => {
+    it("bounds the drain by capacity: waves of what the pool holds, one loader after the other", () => {
+        // 3 tasks on 2 slots: two waves of 10 s.
+        assert.equal(optimumSeconds([{ tasks: 3, slots: 2 }], 10, 0), 20);
+        // Two loaders sharing the pool: 30 on 10 (3 waves) then 12 on 4 (3 waves), 15 s each.
+        assert.equal(
+            optimumSeconds(
+                [
+                    { tasks: 30, slots: 10 },
+                    { tasks: 12, slots: 4 },
+                ],
+                15,
+                0,
+            ),
+            90,
+        );
+        // A trickle: the last task arrives at 87 s and runs 15 s, later than the 3 waves' 45 s.
+        assert.equal(optimumSeconds([{ tasks: 30, slots: 10 }], 15, 87), 102);
+    });
+
+    it("gives the profiles' optima on the box's pool (git 10, svn 4)", () => {
+        const fits: Record<string, number> = { git: 10, svn: 4 };
+        const optimum = (name: string) => {
+            const p = PROFILES.find((x) => x.name === name)!;
+            const last = Math.max(...p.publications.map((x) => x.at));
+            return optimumSeconds(
+                profileLoaders(p).map((l) => ({ tasks: publishedTasks(p, l), slots: fits[l] })),
+                TASK_SECONDS,
+                last,
+            );
+        };
+        assert.deepEqual(
+            PROFILES.map((p) => [p.name, publishedTasks(p), optimum(p.name)]),
+            [
+                ["burst", 40, 60],
+                ["trickle", 30, 102],
+                ["two-loaders", 42, 90],
+            ],
+        );
+    });
+
+    it("counts worker-seconds from the start to the horizon, the last pods kept to its end", () => {
+        const pods = [
+            { at: T0 - 1000, pods: 3 }, // before the start: not counted
+            { at: T0, pods: 0 },
+            { at: T0 + 2000, pods: 2 },
+            { at: T0 + 12_000, pods: 2 },
+            { at: T0 + 22_000, pods: 1 },
+            { at: T0 + 30_000, pods: 0 },
+        ];
+        // 2x2 + 2x10 + 1x10 = 34; nothing left running to the horizon.
+        assert.equal(workerSeconds(pods, T0, T0 + 40_000), 34);
+        // Fixed replicas: 2 pods for the 10 s observed, then 30 s more to the horizon.
+        assert.equal(
+            workerSeconds(
+                [
+                    { at: T0, pods: 2 },
+                    { at: T0 + 10_000, pods: 2 },
+                ],
+                T0,
+                T0 + 40_000,
+            ),
+            80,
+        );
+        // A run longer than the horizon is counted to its end.
+        assert.equal(workerSeconds(pods, T0, T0 + 10_000), 34);
+    });
+
+    it("measures slot use as busy workers over what the pool holds, while tasks remain", () => {
+        const records = [rec("a", 1002, 1012), rec("b", 1002, 1012), rec("c", 1012, 1022)];
+        assert.equal(busyAt(records, T0 + 2000), 2);
+        // A task's end is not busy time: at 1012 s a and b are done and c has begun.
+        assert.equal(busyAt(records, T0 + 12_000), 1);
+        const backlog = { loader: "git", tasks: 3, slots: 2, records };
+        // At 1000, 1002, 1012, 1022 s: 0, 2/2, 1/2, 0; the sample at 1030 s is after the drain.
+        const times = [T0, T0 + 2000, T0 + 12_000, T0 + 22_000, T0 + 30_000];
+        assert.equal(meanSlotUse(times, [backlog], T0, T0 + 22_000), 0.375);
+        // Two loaders on one pool: each one's busy workers over its own share.
+        const svn = { loader: "svn", tasks: 1, slots: 4, records: [rec("s", 1002, 1012)] };
+        assert.equal(meanSlotUse([T0 + 2000], [backlog, svn], T0, T0 + 22_000), 1.25);
+        assert.equal(meanSlotUse([T0 + 30_000], [backlog], T0, T0 + 22_000), 0);
+    });
+
+    it("counts tasks lost and run twice", () => {
+        assert.deepEqual(lostAndDuplicated(3, ["t-0", "t-1", "t-1"]), { lost: 1, duplicated: 1 });
+        assert.deepEqual(lostAndDuplicated(2, ["t-0", "t-1"]), { lost: 0, duplicated: 0 });
+    });
+
+    it("scores a run: drain/optimum x cost/work", () => {
+        const scores = scoreRun({
+            taskSeconds: 10,
+            start: T0,
+            lastPublish: T0,
+            backlogs: [
+                {
+                    loader: "git",
+                    tasks: 3,
+                    slots: 2,
+                    records: [rec("a", 1002, 1012), rec("b", 1002, 1012), rec("c", 1012, 1022)],
+                },
+            ],
+            pods: [
+                { at: T0, pods: 0 },
+                { at: T0 + 2000, pods: 2 },
+                { at: T0 + 12_000, pods: 2 },
+                { at: T0 + 22_000, pods: 1 },
+                { at: T0 + 30_000, pods: 0 },
+            ],
+            backToZeroS: 8.004,
+        });
+        assert.deepEqual(scores, {
+            tasks: 3,
+            slots: 2,
+            timeToFirstWorkerS: 2,
+            drainS: 22,
+            optimumS: 20,
+            drainOverOptimum: 1.1,
+            workerSeconds: 34,
+            // 34 / 30 = 1.133...; 1.1 x 1.133... = 1.2466...
+            costOverWork: 1.13,
+            score: 1.25,
+            meanSlotUse: 0.38,
+            backToZeroS: 8,
+            lost: 0,
+            duplicated: 0,
+        });
+    });
+
+    it("counts a warm replica's first task from the publication, and refuses a run with no task", () => {
+        const warm = scoreRun({
+            taskSeconds: 10,
+            start: T0,
+            lastPublish: T0,
+            // The warm worker took the task before the publisher's clock started.
+            backlogs: [{ loader: "git", tasks: 1, slots: 1, records: [rec("a", 999.8, 1009.8)] }],
+            pods: [
+                { at: T0, pods: 1 },
+                { at: T0 + 20_000, pods: 1 },
+            ],
+            backToZeroS: null,
+        });
+        assert.equal(warm.timeToFirstWorkerS, 0);
+        assert.equal(warm.backToZeroS, null);
+        // 1 pod from the start to the horizon, 2 x 10 s: twice the work.
+        assert.equal(warm.costOverWork, 2);
+        assert.throws(
+            () =>
+                scoreRun({
+                    taskSeconds: 10,
+                    start: T0,
+                    lastPublish: T0,
+                    backlogs: [{ loader: "git", tasks: 1, slots: 1, records: [] }],
+                    pods: [],
+                    backToZeroS: null,
+                }),
+            /no task was recorded/,
+        );
+    });
+
+    it("prints a table with one row per run, 'never' for a strategy that does not scale to zero", () => {
+        const row: Result = {
+            profile: "burst",
+            strategy: "fixed",
+            tasks: 40,
+            slots: 10,
+            timeToFirstWorkerS: 0,
+            drainS: 60,
+            optimumS: 60,
+            drainOverOptimum: 1,
+            workerSeconds: 1200,
+            costOverWork: 2,
+            score: 2,
+            meanSlotUse: 1,
+            backToZeroS: null,
+            lost: 0,
+            duplicated: 0,
+        };
+        const lines = table([row]).split("\n");
+        assert.equal(lines.length, 3);
+        assert.match(lines[0], /^profile\s+strategy\s+N\s+slots\s+first worker s/);
+        assert.deepEqual(lines[2].trimEnd().split(/\s{2,}/), [
+            "burst",
+            "fixed",
+            "40",
+            "10",
+            "0",
+            "60",
+            "60",
+            "1",
+            "1200",
+            "2",
+            "2",
+            "1",
+            "never",
+            "0",
+            "0",
+        ]);
+    });
+});
+
+describe("scaling benchmark: strategies", () => {
+    const stack = [
+        { loader: "git", queues: ["g"], maxReplicas: 20 },
+        { loader: "svn", queues: ["s"], maxReplicas: 20 },
+    ];
+    const fits = { git: 10, svn: 4 };
+    const strategy = (name: string) => STRATEGIES.find((s) => s.name === name)!;
+
+    it("runs project, cpu-hpa and fixed by default, the rejected fast-up only when asked", () => {
+        assert.deepEqual(
+            STRATEGIES.filter((s) => s.byDefault).map((s) => s.name),
+            ["project", "cpu-hpa", "fixed"],
+        );
+    });
+
+    it("fixes each profile loader at its share of the pool, and leaves the others as the stack has them", () => {
+        assert.equal(fixedReplicas("git", fits, ["git"]), 10);
+        assert.equal(fixedReplicas("git", fits, ["git", "svn"]), 5);
+        assert.equal(fixedReplicas("svn", fits, ["git", "svn"]), 2);
+        assert.equal(fixedReplicas("svn", { svn: 1 }, ["git", "svn"]), 1, "at least one replica");
+        assert.deepEqual(loadersConfig(strategy("fixed"), stack, fits, ["git", "svn"]), [
+            { loader: "git", queues: ["g"], minReplicas: 5, maxReplicas: 5, scaleToZero: false },
+            { loader: "svn", queues: ["s"], minReplicas: 2, maxReplicas: 2, scaleToZero: false },
+        ]);
+        assert.deepEqual(loadersConfig(strategy("cpu-hpa"), stack, fits, ["git"]), [
+            { loader: "git", queues: ["g"], maxReplicas: 20, minReplicas: 1, scaleToZero: false },
+            stack[1],
+        ]);
+        assert.deepEqual(loadersConfig(strategy("project"), stack, fits, ["git"]), stack);
+    });
+
+    it("rests at zero when it scales to zero, at its warm or fixed replicas otherwise", () => {
+        assert.deepEqual(
+            STRATEGIES.map((s) => [s.name, s.resting(5), s.scalesToZero, s.cpuHpa]),
+            [
+                ["project", 0, true, false],
+                ["cpu-hpa", 1, false, true],
+                ["fixed", 5, false, false],
+                ["fast-up", 0, true, false],
+            ],
+        );
+    });
+
+    it("fast-up changes only the scale-up of the component's default HPA behaviour", () => {
+        const l = loadersConfig(strategy("fast-up"), stack, fits, ["git"])[0] as {
+            hpaBehavior: {
+                scaleUp: { policies: { type: string; value: number; periodSeconds: number }[] };
+                scaleDown: unknown;
+            };
+        };
+        assert.deepEqual(l.hpaBehavior.scaleUp.policies, [{ type: "Pods", value: 100, periodSeconds: 15 }]);
+        const defaults = planLoader({ loader: "git", queues: ["g"] }, (field) => field).hpaBehavior;
+        assert.deepEqual(l.hpaBehavior.scaleDown, defaults.scaleDown);
+        assert.notDeepEqual(l.hpaBehavior.scaleUp, defaults.scaleUp);
+    });
+});
