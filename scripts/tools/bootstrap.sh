@@ -283,18 +283,13 @@ ln -sf "$otelcol" "$bin/otelcol-swh"
 fi
 
 if want pulumi; then
-    # The Node.js language host (Pulumi's Go one cannot be built here), unless one is installed with the CLI;
-    # and the analyzer launcher for Node policy packs.
-    host=$(type -ap pulumi-language-nodejs | grep -v "^$bin/" | head -1 || true)
-    case "$(readlink -f "${host:-/}")" in "$here"/*) host="" ;; esac
-    if [ -n "$host" ]; then
-        ln -sf "$host" "$bin/pulumi-language-nodejs"
-        echo "language host: using the installed $host"
-    else
-        ln -sf "$here/pulumi-language-nodejs" "$bin/pulumi-language-nodejs"
-        echo "language host: scripts/tools/pulumi-language-nodejs (runs @pulumi/pulumi's cmd/run)"
-    fi
-    ln -sf "$here/pulumi-analyzer-policy-nodejs" "$bin/pulumi-analyzer-policy-nodejs"
+    # The Node.js language host and policy analyzer launchers belong to a checkout, not to this shared cache:
+    # env.sh puts scripts/tools/plugins last on PATH (an installed host wins). Links older bootstraps made here
+    # would point into whichever checkout ran them last.
+    rm -f "$bin/pulumi-language-nodejs" "$bin/pulumi-analyzer-policy-nodejs"
+    host=$(type -ap pulumi-language-nodejs | grep -v "^$here/plugins/" | head -1 || true)
+    default_host="scripts/tools/plugins/pulumi-language-nodejs (runs @pulumi/pulumi's cmd/run)"
+    echo "language host: ${host:-$default_host}"
 fi
 
 echo "tools ready in $bin ($(($(date +%s) - started))s): $(cd "$bin" && echo *)"

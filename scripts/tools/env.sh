@@ -21,7 +21,8 @@ node_bin=$("$here/node.sh")
 tools_bin=$("$here/bootstrap.sh" --print-bin)
 mkdir -p "$root/.state/backend"
 q() { printf '%q' "$1"; }
-echo "export PATH=$(q "$node_bin:$tools_bin"):\"\$PATH\""
+# The checkout's plugin launchers (language host, policy analyzer) come last: installed ones win.
+echo "export PATH=$(q "$node_bin:$tools_bin"):\"\$PATH\":$(q "$here/plugins")"
 # Native modules (re2, under gitlab-ci-local) compile against this Node's own headers: no header download.
 echo "export npm_config_nodedir=$(q "$(dirname "$node_bin")")"
 echo "export PULUMI_BACKEND_URL=$(q "file://$root/.state/backend")"

@@ -32,7 +32,7 @@ ETCD_VERSION=v3.6.8
 KWOK_VERSION=v0.8.0
 # metrics-server for the benchmark's CPU-based HPA: the release built on the same k8s.io v0.36 libraries.
 METRICS_SERVER_VERSION=v0.9.0
-# Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (scripts/tools/pulumi-language-nodejs
+# Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (scripts/tools/plugins/pulumi-language-nodejs
 # serves its protocol and runs programs through @pulumi/pulumi's cmd/run), pulumi-command/provider,
 # pulumi-rancher2/provider.
 
