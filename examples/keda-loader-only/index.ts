@@ -24,10 +24,10 @@ const loader = new KedaScaledLoader("git", {
     image: config.require("image"),
     amqpUrl: config.requireSecret("amqpUrl"),
     managementUrl: config.requireSecret("managementUrl"),
-    // No pool capacity here: the cluster is someone else's, so maxReplicas is taken as given.
-    // Pulumi.yaml declares the defaults of maxReplicas and namespace, the CLI fills them in.
-    maxReplicas: config.requireNumber("maxReplicas"),
-    namespace: config.require("namespace"),
+    // No pool capacity here: the cluster is someone else's, so maxReplicas is taken as given. Unset, both
+    // take the component's own defaults (docs/config.md): nothing is restated here.
+    maxReplicas: config.getNumber("maxReplicas"),
+    namespace: config.get("namespace"),
     queueThreshold: 5,
     taskTimeoutSeconds: 3600,
 });

@@ -50,9 +50,7 @@ describe("examples/keda-loader-only (a consumer stack)", () => {
         const { recorder: r } = await runUnderMocks(() => withPackageFromSources(() => require(EXAMPLE)), {
             config: {
                 "swh-git-loader:image": DIGEST_REF,
-                // The defaults Pulumi.yaml declares (the CLI fills them in; mocks do not).
                 "swh-git-loader:maxReplicas": "4",
-                "swh-git-loader:namespace": "swh-loader-git",
                 "swh-git-loader:amqpUrl": AMQP_URL,
                 "swh-git-loader:managementUrl": MANAGEMENT_URL,
             },
@@ -61,6 +59,7 @@ describe("examples/keda-loader-only (a consumer stack)", () => {
         });
         const so = r.named("git-scaledobject").inputs;
         assert.equal(so.spec.maxReplicaCount, 4);
+        assert.equal(so.metadata.namespace, "swh-loader-git", "the component's default namespace");
         assert.equal(so.spec.triggers.length, 2);
         assert.equal(so.spec.triggers[0].metadata.value, "5");
         assert.ok(isSecretAt(r.named("git-broker").raw, ["stringData", "host"]));
