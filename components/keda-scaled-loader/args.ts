@@ -15,6 +15,8 @@ import {
     wholeNumberAtLeast,
 } from "../common/schema";
 import { versions } from "../common/versions";
+import { observabilityStackSchema } from "../observability-stack/args";
+import { statsdEndpoint } from "../observability-stack/statsd";
 import { NodeCapacity } from "../worker-node-pool/capacity";
 
 /** SWH's loader priority classes (swh-charts), lowest first. */
@@ -58,10 +60,7 @@ export const DEFAULT_HPA_BEHAVIOR: HpaBehavior = {
 };
 
 /** Default statsd target: the ObservabilityStack's exporter service in its default namespace. */
-export const DEFAULT_STATSD = {
-    host: "prometheus-statsd-exporter.swh-monitoring.svc.cluster.local",
-    port: 9125,
-};
+export const DEFAULT_STATSD = statsdEndpoint(observabilityStackSchema.parse({}).namespace);
 
 /** RabbitMQ's queue-name rule. */
 export const queueName = z

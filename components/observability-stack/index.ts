@@ -8,7 +8,7 @@ import { prometheusRule } from "./alerts";
 import { dashboardConfigMap } from "./dashboard";
 import { collectorConfigMap, collectorDaemonSet, collectorSecret } from "./logging";
 import { kedaServiceMonitors, statsdServiceMonitor } from "./monitors";
-import { statsdConfigMap, statsdDeployment, statsdService } from "./statsd";
+import { statsdConfigMap, statsdDeployment, statsdEndpoint, statsdService } from "./statsd";
 
 export * from "./args";
 
@@ -80,10 +80,7 @@ export class ObservabilityStack extends pulumi.ComponentResource {
         new k8s.core.v1.ConfigMap(`${name}-statsd-mapping`, statsdConfigMap(namespace), inNs);
         new k8s.apps.v1.Deployment(`${name}-statsd-exporter`, statsdDeployment(namespace, image), inNs);
         const svc = new k8s.core.v1.Service(`${name}-statsd-service`, statsdService(namespace), inNs);
-        this.statsdEndpoint = {
-            host: `prometheus-statsd-exporter.${namespace}.svc.cluster.local`,
-            port: 9125,
-        };
+        this.statsdEndpoint = statsdEndpoint(namespace);
 
         new k8s.apiextensions.CustomResource(`${name}-statsd-monitor`, statsdServiceMonitor(namespace), {
             ...crOpts,

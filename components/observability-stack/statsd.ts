@@ -36,6 +36,11 @@ export function statsdMapping(): string {
 /** The exporter's name and ports: SWH's workers send to `prometheus-statsd-exporter:9125`. */
 export const STATSD = { name: "prometheus-statsd-exporter", udpPort: 9125, metricsPort: 9102 };
 
+/** Where workers send statsd when the exporter runs in `namespace`. */
+export function statsdEndpoint(namespace: string): { host: string; port: number } {
+    return { host: `${STATSD.name}.${namespace}.svc.cluster.local`, port: STATSD.udpPort };
+}
+
 const labels = { "app.kubernetes.io/name": STATSD.name, "app.kubernetes.io/part-of": "swh-elastic-workers" };
 
 export function statsdConfigMap(namespace: string): inputs.core.v1.ConfigMap {
