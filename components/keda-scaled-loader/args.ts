@@ -41,6 +41,14 @@ const hpaRules = z.strictObject({
         .optional(),
 });
 const hpaBehavior = z.strictObject({ scaleUp: hpaRules.optional(), scaleDown: hpaRules.optional() });
+/** KEDA's fallback behaviours (ScaledObject `spec.fallback.behavior`, KEDA >= 2.17). */
+export const FALLBACK_BEHAVIORS = [
+    "currentReplicasIfHigher",
+    "static",
+    "currentReplicas",
+    "currentReplicasIfLower",
+] as const;
+
 /** HPA scaling behaviour (autoscaling/v2 `behavior`), passed through KEDA. */
 export type HpaBehavior = z.infer<typeof hpaBehavior>;
 export type HpaRules = z.infer<typeof hpaRules>;
@@ -110,9 +118,19 @@ export const loaderSettingsSchema = z.strictObject({
         .default(300)
         .describe("Seconds of empty queues before scaling to zero."),
     fallback: z
-        .strictObject({ failureThreshold: wholeNumberAtLeast(1), replicas: wholeNumberAtLeast(0) })
-        .default({ failureThreshold: 3, replicas: 1 })
-        .describe("Replicas while the scaler fails failureThreshold times in a row."),
+        .strictObject({
+            failureThreshold: wholeNumberAtLeast(1),
+            replicas: wholeNumberAtLeast(0),
+            behavior: z
+                .enum(FALLBACK_BEHAVIORS, { error: `expected one of ${FALLBACK_BEHAVIORS.join(", ")}` })
+                .default("currentReplicasIfHigher"),
+        })
+        .default({ failureThreshold: 3, replicas: 1, behavior: "currentReplicasIfHigher" })
+        .describe(
+            "While the scaler fails failureThreshold times in a row (a RabbitMQ management outage): KEDA's " +
+                "fallback. behavior currentReplicasIfHigher keeps busy workers (max of the running replicas and " +
+                "`replicas`); static sets exactly `replicas`, which would stop workers in the middle of their tasks.",
+        ),
     hpaBehavior: hpaBehavior
         .default(DEFAULT_HPA_BEHAVIOR)
         .describe("HPA behaviour (see DEFAULT_HPA_BEHAVIOR)."),

@@ -2,7 +2,13 @@ import { ArgumentError } from "../common/errors";
 import { Resources, parseCpu, parseMemory } from "../common/quantity";
 import { parseArgs } from "../common/schema";
 import { CapacityPlan, NodeCapacity, TolerationSpec, capacityPlan } from "../worker-node-pool/capacity";
-import { HpaBehavior, LoaderSettings, PRIORITY_CLASSES, loaderSettingsSchema } from "./args";
+import {
+    FALLBACK_BEHAVIORS,
+    HpaBehavior,
+    LoaderSettings,
+    PRIORITY_CLASSES,
+    loaderSettingsSchema,
+} from "./args";
 
 /** Every setting resolved, checked and bounded. */
 export interface LoaderPlan {
@@ -22,7 +28,7 @@ export interface LoaderPlan {
     requestedMaxReplicas: number;
     pollingInterval: number;
     cooldownPeriod: number;
-    fallback: { failureThreshold: number; replicas: number };
+    fallback: { failureThreshold: number; replicas: number; behavior: (typeof FALLBACK_BEHAVIORS)[number] };
     hpaBehavior: HpaBehavior;
     requests: { cpu: string; memory: string };
     request: Resources;
@@ -150,7 +156,7 @@ export function planLoader(
         requestedMaxReplicas: requestedMax,
         pollingInterval: s.pollingInterval,
         cooldownPeriod: s.cooldownPeriod,
-        fallback: { failureThreshold: fallback.failureThreshold, replicas: fallbackReplicas },
+        fallback: { ...fallback, replicas: fallbackReplicas },
         hpaBehavior: s.hpaBehavior,
         requests,
         request,

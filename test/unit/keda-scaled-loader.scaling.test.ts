@@ -16,7 +16,12 @@ describe("loader builders", () => {
             "KEDA rejects idleReplicaCount equal to minReplicaCount",
         );
         assert.equal(spec.maxReplicaCount, 5);
-        assert.deepEqual(spec.fallback, { failureThreshold: 3, replicas: 1 });
+        // A management API outage keeps the busy workers: never fewer than are running (issue 12).
+        assert.deepEqual(spec.fallback, {
+            failureThreshold: 3,
+            replicas: 1,
+            behavior: "currentReplicasIfHigher",
+        });
         assert.deepEqual(spec.advanced!.horizontalPodAutoscalerConfig!.behavior, DEFAULT_HPA_BEHAVIOR);
         assert.equal(spec.triggers.length, 2);
         for (const [i, t] of spec.triggers.entries()) {
@@ -35,6 +40,26 @@ describe("loader builders", () => {
         assert.deepEqual(triggerAuth.spec!.secretTargetRef, [
             { parameter: "host", name: "loader-git-broker", key: "host" },
         ]);
+    });
+
+    it("the fallback behaviour can be KEDA's static one, and an unknown one is refused naming the key", () => {
+        const { scaled } = objectsOf({
+            ...base,
+            fallback: { failureThreshold: 2, replicas: 3, behavior: "static" },
+        });
+        assert.deepEqual((scaled as ReturnType<typeof scaledObject>).spec.fallback, {
+            failureThreshold: 2,
+            replicas: 3,
+            behavior: "static",
+        });
+        assert.throws(
+            () =>
+                objectsOf({
+                    ...base,
+                    fallback: { failureThreshold: 2, replicas: 3, behavior: "max" as never },
+                }),
+            /test\.fallback\.behavior: expected one of currentReplicasIfHigher, static, currentReplicas, currentReplicasIfLower; got "max"/,
+        );
     });
 
     it("a floor above zero still idles at zero", () => {
