@@ -1,11 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
+import { closest, distance } from "fastest-levenshtein";
 import * as fs from "fs";
 import * as path from "path";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ArgumentError } from "../components/common/errors";
 import { formatPath, issueMessage } from "../components/common/schema";
-import { KedaOperatorArgs, KedaScaledLoaderArgs, planLoader } from "../components/keda-scaled-loader";
+import {
+    KedaOperatorArgs,
+    KedaScaledLoaderArgs,
+    LoaderPlan,
+    planLoader,
+} from "../components/keda-scaled-loader";
 import { LoaderImageArgs } from "../components/loader-image/args";
 import { ObservabilityStackArgs } from "../components/observability-stack/args";
 import {
@@ -28,6 +34,8 @@ export interface ConfigSource {
     get(key: string): string | undefined;
     /** Whether `elastic-workers:<key>` was set as a secret. */
     isSecret(key: string): boolean;
+    /** Every `elastic-workers:` key the stack sets, without the prefix (to refuse misspelt ones). */
+    keys(): string[];
 }
 
 /** The SDK's own secret-key lookup: exported by the runtime, absent from its typings. */
@@ -43,6 +51,10 @@ export function pulumiConfigSource(): ConfigSource {
     return {
         get: (key) => runtimeConfig.getConfig(`${PROJECT}:${key}`),
         isSecret: (key) => isConfigSecret(`${PROJECT}:${key}`),
+        keys: () =>
+            Object.keys(runtimeConfig.allConfig())
+                .filter((k) => k.startsWith(`${PROJECT}:`))
+                .map((k) => k.slice(PROJECT.length + 1)),
     };
 }
 
@@ -122,7 +134,7 @@ function under(prefix: string): (field: string) => string {
  * and what was expected; then runs the cross-field checks (Rancher/Kubernetes support, capacity bounds).
  */
 export function loadConfig(source: ConfigSource): StackConfig {
-    const problems: string[] = [];
+    const problems: string[] = unknownKeys(source.keys());
     const raw: Record<string, unknown> = {};
     for (const key of Object.keys(structuredSchema.shape)) {
         const text = source.get(key);
@@ -195,6 +207,27 @@ export function loadConfig(source: ConfigSource): StackConfig {
     return componentArgs(cfg, program.data, secrets, nodes);
 }
 
+/** Every key the stack config has: the program's, the structured ones and the secrets. */
+export const KNOWN_KEYS = [
+    ...Object.keys(programKeys.shape),
+    ...Object.keys(structuredSchema.shape),
+    ...Object.keys(SECRET_KEYS),
+];
+
+/** A problem for each key this program does not read, with the nearest known key: a misspelt one is silent otherwise. */
+export function unknownKeys(keys: string[]): string[] {
+    return keys
+        .filter((k) => !KNOWN_KEYS.includes(k))
+        .map((k) => {
+            const near = closest(k, KNOWN_KEYS);
+            const hint =
+                distance(k.toLowerCase(), near.toLowerCase()) <= Math.max(2, near.length / 3)
+                    ? `; did you mean ${near}?`
+                    : "";
+            return `${keyOf(k)}: not a key of this stack${hint} (the keys: docs/config.md)`;
+        });
+}
+
 /** The components' arguments from the parsed config and the secrets (present wherever required). */
 function componentArgs(
     cfg: StructuredConfig,
@@ -255,6 +288,53 @@ function componentArgs(
     };
 }
 
+/** Namespaces a loader must not take: the cluster's own, Rancher's, and the stack's other components'. */
+function reservedNamespaces(cfg: StructuredConfig): Map<string, string> {
+    return new Map([
+        ...["default", "kube-system", "kube-public", "kube-node-lease"].map((n): [string, string] => [
+            n,
+            "Kubernetes'",
+        ]),
+        ...["cattle-system", "cattle-monitoring-system", "cattle-dashboards", "cert-manager"].map(
+            (n): [string, string] => [n, "Rancher's"],
+        ),
+        [cfg.keda.namespace, "KEDA's (keda.namespace)"],
+        [cfg.observability.namespace, "the ObservabilityStack's (observability.namespace)"],
+    ]);
+}
+
+/** What loaders share: a namespace each (none of the system's), and each queue consumed by one loader. */
+function sharedResourceProblems(cfg: StructuredConfig, plans: [number, LoaderPlan][]): string[] {
+    const problems: string[] = [];
+    const reserved = reservedNamespaces(cfg);
+    const namespaces = new Map<string, number>();
+    const queues = new Map<string, number>();
+    for (const [i, plan] of plans) {
+        const owner = reserved.get(plan.namespace);
+        const first = namespaces.get(plan.namespace);
+        if (owner) {
+            problems.push(
+                `${keyOf(`loaders[${i}].namespace`)}: expected a namespace of the loader's own; "${plan.namespace}" is ${owner}`,
+            );
+        } else if (first !== undefined) {
+            problems.push(
+                `${keyOf(`loaders[${i}].namespace`)}: expected a namespace of the loader's own; "${plan.namespace}" is also loaders[${first}]'s`,
+            );
+        }
+        namespaces.set(plan.namespace, i);
+        for (const q of plan.queues) {
+            const other = queues.get(q);
+            if (other !== undefined && other !== i) {
+                problems.push(
+                    `${keyOf(`loaders[${i}].queues`)}: expected queues no other loader consumes; "${q}" is also loaders[${other}]'s (both would scale on one backlog)`,
+                );
+            }
+            queues.set(q, i);
+        }
+    }
+    return problems;
+}
+
 /** Runs `f`, turning an ArgumentError into a problem; undefined when it threw one. */
 function collect<T>(problems: string[], f: () => T): T | undefined {
     try {
@@ -286,6 +366,7 @@ function crossChecks(cfg: StructuredConfig): NodeCapacity[] {
             );
     }
     const seenLoaders = new Map<string, number>();
+    const plans: [number, LoaderPlan][] = [];
     cfg.loaders.forEach(({ packages, image, baseImage: _baseImage, ...settings }, i) => {
         const first = seenLoaders.get(settings.loader);
         if (first !== undefined) {
@@ -303,7 +384,29 @@ function crossChecks(cfg: StructuredConfig): NodeCapacity[] {
         if (packages && image) {
             problems.push(`${keyOf(`loaders[${i}].image`)}: expected either image or packages, not both`);
         }
-        collect(problems, () => planLoader(settings, under(`loaders[${i}]`), pool?.nodes));
+        const plan = collect(problems, () => planLoader(settings, under(`loaders[${i}]`), pool?.nodes));
+        if (plan) plans.push([i, plan]);
+    });
+    problems.push(...sharedResourceProblems(cfg, plans));
+    if (
+        cfg.images.pipCaBundle !== undefined &&
+        !fs.existsSync(path.resolve(PROJECT_DIR, cfg.images.pipCaBundle))
+    ) {
+        problems.push(
+            `${keyOf("images.pipCaBundle")}: expected a readable PEM file; ${cfg.images.pipCaBundle} does not exist`,
+        );
+    }
+    const rancherAddress = cfg.rancher?.host.address;
+    cfg.pool.hosts.forEach((h, i) => {
+        if (
+            typeof rancherAddress === "string" &&
+            typeof h.address === "string" &&
+            h.address === rancherAddress
+        ) {
+            problems.push(
+                `${keyOf(`pool.hosts[${i}].address`)}: expected a host apart from the Rancher server's; "${h.address}" is rancher.host`,
+            );
+        }
     });
     if (cfg.kubernetes.kubeconfig && cfg.kubernetes.renderYamlToDirectory) {
         problems.push(

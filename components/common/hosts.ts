@@ -1,9 +1,18 @@
 /** The SSH hosts every component reaches: their schema, type and the checks that span several hosts. */
+import { isIP } from "net";
 import { z } from "zod";
 import { ArgumentError } from "./errors";
 import { checkedInput, dnsLabel, input, port } from "./schema";
 
-const address = z.string().regex(/^[^\s]+$/, "expected a host name or IP address");
+const HOST_NAME =
+    /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
+/** A host name or an IP address: no scheme, no port, no invisible characters. */
+const address = z
+    .string()
+    .refine(
+        (v) => HOST_NAME.test(v) || isIP(v) !== 0,
+        'expected a host name or IP address, like "worker1.internal.staging.swh.network" or "192.0.2.10"',
+    );
 const user = z.string().regex(/^[a-z_][a-z0-9_-]*$/, "expected a Unix user name");
 const hostKey = z.string().regex(/^(ssh-|ecdsa-)\S+ \S+/, 'expected a public key like "ssh-ed25519 AAAA..."');
 
@@ -33,6 +42,26 @@ export function checkedHost<H extends Host>(host: H, key: string): H {
             ? { hostKey: checkedInput(hostKey, host.hostKey, `${key}.hostKey`) }
             : {}),
     };
+}
+
+/**
+ * Throws if two hosts are one: the same address, or with `byPort` the same address and SSH port (test hosts
+ * behind one address). Plain values only; a computed address is not known yet.
+ */
+export function checkUniqueAddresses(hosts: Host[], key: string, byPort: boolean): void {
+    const seen = new Map<string, number>();
+    for (const [i, host] of hosts.entries()) {
+        if (typeof host.address !== "string" || typeof host.port !== "number") continue;
+        const id = byPort ? `${host.address.toLowerCase()}:${host.port}` : host.address.toLowerCase();
+        const first = seen.get(id);
+        if (first !== undefined) {
+            throw new ArgumentError(
+                `${key}[${i}].address`,
+                `a host of its own; "${id}" is also hosts[${first}]`,
+            );
+        }
+        seen.set(id, i);
+    }
 }
 
 /** Throws if two hosts share a name. */

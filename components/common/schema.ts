@@ -63,12 +63,18 @@ export const positiveMemory = memoryQuantity.refine(
 /** `{ cpu, memory }` as Kubernetes requests take them. */
 export const resourcePair = z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity });
 
-/** A whole number of at least `min`. */
-export const wholeNumberAtLeast = (min: number) =>
-    z
-        .number({ error: `expected a whole number of at least ${min}` })
-        .int(`expected a whole number of at least ${min}`)
-        .min(min, `expected a whole number of at least ${min}`);
+/** The largest integer Kubernetes' int32 fields accept. */
+export const INT32_MAX = 2147483647;
+
+/** A whole number of at least `min` that Kubernetes' int32 fields accept. */
+export const wholeNumberAtLeast = (min: number) => {
+    const message = `expected a whole number of at least ${min}`;
+    return z
+        .number({ error: message })
+        .int(message)
+        .min(min, message)
+        .max(INT32_MAX, `expected at most ${INT32_MAX} (a Kubernetes int32)`);
+};
 export const seconds = wholeNumberAtLeast(1);
 export const port = z
     .number({ error: "expected a TCP port (1-65535)" })
@@ -176,8 +182,15 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 /** What an issue says, with "required, " when the value is absent rather than malformed. */
 export function issueMessage(issue: z.core.$ZodIssue, root: unknown): string {
+    // A record's bad key: zod wraps the key's own issue, whose message says what was expected.
+    if (issue.code === "invalid_key" && issue.issues[0]) return issue.issues[0].message;
     const missing = issue.code === "invalid_type" && valueAt(root, issue.path) === undefined;
     return `${missing ? "required, " : ""}${issue.message}`;
+}
+
+/** A URL's password replaced, so an error never shows one. */
+export function redactCredentials(text: string): string {
+    return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi, "$1***@");
 }
 
 /** Parses arguments; the first problem throws an ArgumentError naming `key(path)` and the value found. */
@@ -191,10 +204,8 @@ export function parseArgs<S extends z.ZodType>(
     const issue = parsed.error.issues[0];
     // Only a leaf is shown: an object may hold values that are not this field's (secrets among them).
     const value = valueAt(args, issue.path);
-    const got =
-        issue.code !== "unrecognized_keys" && (value === null || typeof value !== "object")
-            ? value
-            : undefined;
+    const leaf = issue.code !== "unrecognized_keys" && (value === null || typeof value !== "object");
+    const got = !leaf ? undefined : typeof value === "string" ? redactCredentials(value) : value;
     throw ArgumentError.withMessage(key(formatPath(issue.path)), issueMessage(issue, args), got);
 }
 

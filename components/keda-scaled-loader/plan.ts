@@ -101,6 +101,13 @@ export function planLoader(
         );
     }
     const { nodeSelector, tolerations, fallback } = s;
+    const leak = credentialIn(s.workerConfig);
+    if (leak) {
+        throw new ArgumentError(
+            key(`workerConfig.${leak}`),
+            "no credentials in a URL: workerConfig is plain config, committed in clear (the broker's come from amqpUrl, a secret)",
+        );
+    }
 
     const request = { cpuMillis: cpu, memoryBytes: memory };
     let maxReplicas = requestedMax;
@@ -174,4 +181,16 @@ export function planLoader(
         capacity,
         clampedBecause,
     };
+}
+
+/** The path of the first string in `value` that holds a URL with a password, or undefined. */
+function credentialIn(value: unknown, at = ""): string | undefined {
+    if (typeof value === "string")
+        return /[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:[^\s/@]+@/i.test(value) ? at : undefined;
+    if (value === null || typeof value !== "object") return undefined;
+    for (const [k, v] of Object.entries(value)) {
+        const found = credentialIn(v, Array.isArray(value) ? `${at}[${k}]` : at ? `${at}.${k}` : k);
+        if (found !== undefined) return found;
+    }
+    return undefined;
 }

@@ -1,3 +1,4 @@
+import { ArgumentError } from "../common/errors";
 import { Resources, formatCpu, formatMemory, parseCpu, parseMemory } from "../common/quantity";
 import { TolerationSpec, parseValue } from "../common/schema";
 import { KubeletReservations, PoolHostSpec, Reservations, Taint, reservationsSchema } from "./args";
@@ -35,6 +36,29 @@ export interface NodeCapacity {
     allocatable: Resources;
     /** allocatable − DaemonSet overhead: what loader pods can request. */
     forLoaders: Resources;
+}
+
+/** Throws unless a host is larger than what the kubelet reserves on it: such a host could run nothing. */
+export function checkHoldsReservations(host: PoolHostSpec, r: Reservations, key: string): void {
+    const reservedCpu = parseCpu(r.kubeReserved.cpu)! + parseCpu(r.systemReserved.cpu)!;
+    const reservedMemory =
+        parseMemory(r.kubeReserved.memory)! +
+        parseMemory(r.systemReserved.memory)! +
+        parseMemory(r.evictionHardMemory)!;
+    if (parseCpu(host.cpu)! <= reservedCpu) {
+        throw new ArgumentError(
+            `${key}.cpu`,
+            `more than the ${formatCpu(reservedCpu)} the kubelet reserves (reservations.kubeReserved + systemReserved)`,
+            host.cpu,
+        );
+    }
+    if (parseMemory(host.memory)! <= reservedMemory) {
+        throw new ArgumentError(
+            `${key}.memory`,
+            `more than the ${formatMemory(reservedMemory)} the kubelet reserves (kubeReserved + systemReserved + evictionHardMemory)`,
+            host.memory,
+        );
+    }
 }
 
 /** Computes a host's allocatable resources the way the kubelet does. */

@@ -3,12 +3,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as rancher2 from "@pulumi/rancher2";
 import { ArgumentError, argKey } from "../common/errors";
-import { checkUniqueNames, checkedHost } from "../common/hosts";
+import { checkUniqueAddresses, checkUniqueNames, checkedHost } from "../common/hosts";
 import { runSteps, sshConnection, stepCommand } from "../common/remote";
 import { parseArgs } from "../common/schema";
 import { remoteScript } from "../common/shell";
 import { NODE_ROLES, PoolHost, WorkerNodePoolArgs, workerNodePoolSchema } from "./args";
-import { NodeCapacity, nodeCapacity, totalForLoaders } from "./capacity";
+import { NodeCapacity, checkHoldsReservations, nodeCapacity, totalForLoaders } from "./capacity";
 import { ClusterSpec, clusterV2Args, distributionOf } from "./cluster";
 import { nodePrepSteps, shippedScript } from "./node-prep";
 import { registrationCommand } from "./registration";
@@ -183,6 +183,9 @@ export function planPool(
 ): PoolPlan {
     const s = parseArgs(workerNodePoolSchema, args, key);
     checkUniqueNames(s.hosts, key("hosts"));
+    // Registered nodes are told apart by address; hosts only prepared, by where SSH reaches them.
+    if (s.register || s.prepareHosts) checkUniqueAddresses(s.hosts, key("hosts"), !s.register);
+    s.hosts.forEach((h, i) => checkHoldsReservations(h, s.reservations, key(`hosts[${i}]`)));
     const clusterName = s.clusterName ?? name;
     const distribution = distributionOf(s.kubernetesVersion, key("kubernetesVersion"));
     if (s.register) {

@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { planLoader } from "../../components/keda-scaled-loader/plan";
+import { logShippingSpec } from "../../components/observability-stack/logging";
 import { PoolHostSpec, planPool } from "../../components/worker-node-pool";
 import { ConfigError, ConfigSource, loadConfig } from "../../config";
 import { ALL_SECRETS } from "../fixtures";
@@ -31,7 +32,11 @@ function source(
     for (const [k, v] of Object.entries(doc))
         if (v !== undefined) values[k] = typeof v === "string" ? v : JSON.stringify(v);
     for (const [k, v] of Object.entries(secrets)) values[k] = v;
-    return { get: (k) => values[k], isSecret: (k) => k in secrets && !plainSecrets.includes(k) };
+    return {
+        get: (k) => values[k],
+        isSecret: (k) => k in secrets && !plainSecrets.includes(k),
+        keys: () => Object.keys(values),
+    };
 }
 
 /** Sets a value deep in a copy of the doc; `undefined` deletes. */
@@ -333,6 +338,95 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
         (d) => set(d, ["keda", "chart"], "2.21.0"),
         /^elastic-workers:keda: Unrecognized key: "chart"/,
     ],
+    // Issue 12's classes of configs that got through in silence.
+    [
+        "a misspelt top-level key",
+        (d) => set(d, ["loader"], []),
+        /^elastic-workers:loader: not a key of this stack; did you mean loaders\?/,
+    ],
+    [
+        "a misspelt secret name",
+        (d) => set(d, ["brokerAmqpURL"], "amqp://x"),
+        /^elastic-workers:brokerAmqpURL: not a key of this stack; did you mean brokerAmqpUrl\?/,
+    ],
+    [
+        "a host address with a scheme",
+        (d) => set(d, [...host0, "address"], "ssh://192.0.2.10"),
+        /^elastic-workers:pool\.hosts\[0\]\.address: expected a host name or IP address, like/,
+    ],
+    [
+        "a host address with a port",
+        (d) => set(d, [...host0, "address"], "192.0.2.10:22"),
+        /^elastic-workers:pool\.hosts\[0\]\.address: expected a host name or IP address/,
+    ],
+    [
+        "a host address with an invisible character",
+        (d) => set(d, [...host0, "address"], "worker0\u200b.example.org"),
+        /^elastic-workers:pool\.hosts\[0\]\.address: expected a host name or IP address/,
+    ],
+    [
+        "two pool hosts at one address",
+        (d) => set(d, ["pool", "hosts", 1, "address"], "elastic-worker0.internal.staging.swh.network"),
+        /^elastic-workers:pool\.hosts\[1\]\.address: expected a host of its own; "elastic-worker0\.internal\.staging\.swh\.network" is also hosts\[0\]/,
+    ],
+    [
+        "the Rancher host in the pool",
+        (d) =>
+            set(
+                d,
+                ["pool", "hosts", 2, "address"],
+                "rancher-node-staging-rke2-mgmt1.internal.staging.swh.network",
+            ),
+        /^elastic-workers:pool\.hosts\[2\]\.address: expected a host apart from the Rancher server's/,
+    ],
+    [
+        "a host smaller than its reservations",
+        (d) => set(d, ["pool", "hosts", 1, "cpu"], 1),
+        /^elastic-workers:pool\.hosts\[1\]\.cpu: expected more than the 1 the kubelet reserves/,
+    ],
+    [
+        "replicas past Kubernetes' int32",
+        (d) => set(d, [...git, "maxReplicas"], 3000000000),
+        /^elastic-workers:loaders\[0\]\.maxReplicas: expected at most 2147483647/,
+    ],
+    [
+        "a label key longer than Kubernetes takes",
+        (d) => set(d, ["pool", "hosts", 1, "labels"], { ["k".repeat(64)]: "v" }),
+        /^elastic-workers:pool\.hosts\[1\]\.labels\.k+: expected a label key/,
+    ],
+    [
+        "two loaders in one namespace",
+        (d) => set(d, ["loaders", 1, "namespace"], "swh-loader-git"),
+        /^elastic-workers:loaders\[1\]\.namespace: expected a namespace of the loader's own; "swh-loader-git" is also loaders\[0\]'s/,
+    ],
+    [
+        "a loader in kube-system",
+        (d) => set(d, [...git, "namespace"], "kube-system"),
+        /^elastic-workers:loaders\[0\]\.namespace: expected a namespace of the loader's own; "kube-system" is Kubernetes'/,
+    ],
+    [
+        "a loader in KEDA's namespace",
+        (d) => set(d, [...git, "namespace"], "keda"),
+        /^elastic-workers:loaders\[0\]\.namespace: .*"keda" is KEDA's \(keda\.namespace\)/,
+    ],
+    [
+        "one queue consumed by two loaders",
+        (d) => set(d, ["loaders", 1, "queues"], ["swh.loader.git.tasks.UpdateGitRepository"]),
+        /^elastic-workers:loaders\[1\]\.queues: expected queues no other loader consumes; "swh\.loader\.git\.tasks\.UpdateGitRepository" is also loaders\[0\]'s/,
+    ],
+    [
+        "a password in a worker config URL",
+        (d) =>
+            set(d, [...git, "workerConfig"], {
+                storage: { cls: "remote", url: "http://swh:pw@storage:5002/" },
+            }),
+        /^elastic-workers:loaders\[0\]\.workerConfig\.storage\.url: expected no credentials in a URL/,
+    ],
+    [
+        "a CA bundle file that does not exist",
+        (d) => set(d, ["images", "pipCaBundle"], "certs/missing.pem"),
+        /^elastic-workers:images\.pipCaBundle: expected a readable PEM file; certs\/missing\.pem does not exist/,
+    ],
 ];
 
 describe("stack config validation", () => {
@@ -493,9 +587,26 @@ describe("stack config validation", () => {
         });
     });
 
+    it("never shows a password found in a URL, in the config's errors or a component's", () => {
+        const d = set(staging(), ["observability", "logs", "url"], "http://swh:Pa55-in-url@es:9200");
+        const problems = problemsOf(source(d));
+        assert.ok(
+            problems.some((p) =>
+                /observability\.logs\.url: expected an http\(s\) URL without credentials/.test(p),
+            ),
+        );
+        assert.ok(!problems.join("\n").includes("Pa55-in-url"), problems.join("\n"));
+        assert.throws(
+            () => logShippingSpec({ url: "http://swh:Pa55-in-url@es:9200" }, (f) => `obs.${f}`),
+            (e: Error) =>
+                /without credentials.*got "http:\/\/swh:\*\*\*@es:9200"/.test(e.message) &&
+                !e.message.includes("Pa55"),
+        );
+    });
+
     it("refuses a structured key set as a secret", () => {
         const src = source(staging());
-        const problems = problemsOf({ get: src.get, isSecret: (k) => k === "loaders" || src.isSecret(k) });
+        const problems = problemsOf({ ...src, isSecret: (k) => k === "loaders" || src.isSecret(k) });
         assert.ok(problems.some((p) => /^elastic-workers:loaders: expected a plain value/.test(p)));
     });
 
