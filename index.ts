@@ -15,4 +15,5 @@ export const kubeconfig = outputs.kubeconfig;
 export const poolAllocatable = outputs.poolAllocatable;
 export const imageRefs = outputs.imageRefs;
 export const loaderCapacity = outputs.loaderCapacity;
+export const sharedCapacity = outputs.sharedCapacity;
 export const logShipping = outputs.logShipping;

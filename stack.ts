@@ -15,6 +15,8 @@ import {
     RancherServer,
     WorkerNodePool,
 } from "./components";
+import { LoaderPlan } from "./components/keda-scaled-loader/plan";
+import { sharedCapacity } from "./components/keda-scaled-loader/shared-capacity";
 import { StackConfig } from "./config";
 import { protectionNotice, protectTransform } from "./config/protect";
 
@@ -54,6 +56,7 @@ export function buildStack(cfg: StackConfig) {
     // 6. Each loader: its image (built from pinned packages, or prebuilt), then the Deployment KEDA scales.
     const images: Record<string, pulumi.Output<string>> = {};
     const capacityPlans: Record<string, unknown> = {};
+    const plans: LoaderPlan[] = [];
     for (const loader of cfg.loaders) {
         const imageRef = loader.build
             ? new LoaderImage(`image-${loader.loader}`, loader.build).ref
@@ -65,6 +68,7 @@ export function buildStack(cfg: StackConfig) {
         );
         images[loader.loader] = imageRef;
         const plan = scaled.plan;
+        plans.push(plan);
         capacityPlans[loader.loader] = {
             namespace: plan.namespace,
             queues: plan.queues,
@@ -77,13 +81,19 @@ export function buildStack(cfg: StackConfig) {
         };
     }
 
+    // The loaders together, on the hosts they share: a warning names them when their maxima oversubscribe.
+    const shared = sharedCapacity(pool.nodes, plans);
+    if (shared.warning) pulumi.log.warn(shared.warning);
+
     return {
         environment: cfg.environment,
         rancherUrl: rancher?.url,
         rancherAdminToken: rancher?.adminToken,
         clusterId: pool.clusterId,
         kubeconfig: pool.kubeconfig,
-        poolAllocatable: pool.allocatable,
+        // What the hosts that can run a loader leave for loaders (a host no loader can use is not counted).
+        poolAllocatable: shared.supply,
+        sharedCapacity: shared,
         imageRefs: images,
         loaderCapacity: capacityPlans,
         logShipping: observability?.logShipping ?? "off (observability.enabled is false)",

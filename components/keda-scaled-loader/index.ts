@@ -19,6 +19,7 @@ import { scaledJob, scaledObject, triggerAuthentication } from "./scaling";
 export * from "./args";
 export { KedaOperator } from "./operator";
 export { LoaderPlan, planLoader } from "./plan";
+export { SharedCapacity, sharedCapacity } from "./shared-capacity";
 
 /**
  * One loader type on the cluster: namespace, env ConfigMap, broker Secret, Deployment (or, in job mode,
