@@ -124,10 +124,26 @@ const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 /** docs/config.md. */
 export function configReference(): string {
-    const rows = configKeys().map(
-        (k) =>
-            `| \`${k.key}\` | ${k.type} | ${k.default !== undefined ? `\`${cell(k.default)}\`` : k.required ? "required" : ""} | ${cell(k.description)} |`,
-    );
+    const keys = configKeys();
+    // A long default (an object) is shown below the table, so the table stays readable.
+    const long = keys.filter((k) => k.default !== undefined && k.default.length > 40);
+    const defaultCell = (k: KeyDoc) =>
+        k.default === undefined
+            ? k.required
+                ? "required"
+                : ""
+            : k.default.length > 40
+              ? `[below](#${k.key.replace(/[^a-z0-9]/gi, "").toLowerCase()})`
+              : `\`${cell(k.default)}\``;
+    const rows = keys.map((k) => `| \`${k.key}\` | ${k.type} | ${defaultCell(k)} | ${cell(k.description)} |`);
+    const longDefaults = long.flatMap((k) => [
+        `### ${k.key}`,
+        "",
+        "```json",
+        JSON.stringify(JSON.parse(k.default!), null, 2),
+        "```",
+        "",
+    ]);
     const secrets = Object.entries(SECRET_KEYS).map(([k, s]) => `| \`${k}\` | ${cell(s.what)} |`);
     return [
         "# Config reference",
@@ -143,6 +159,9 @@ export function configReference(): string {
         "| --- | ---- | ------- | ------- |",
         ...rows,
         "",
+        "## Defaults too long for the table",
+        "",
+        ...longDefaults,
         "## Secrets",
         "",
         "Set with `pulumi config set --secret <key>`; a secret set in plain text is refused. Each is required only",

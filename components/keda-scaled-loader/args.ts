@@ -128,7 +128,7 @@ export const loaderSettingsSchema = z.strictObject({
         .default({ failureThreshold: 3, replicas: 1, behavior: "currentReplicasIfHigher" })
         .describe(
             "While the scaler fails failureThreshold times in a row (a RabbitMQ management outage): KEDA's " +
-                "fallback. behavior currentReplicasIfHigher keeps busy workers (max of the running replicas and " +
+                "fallback: behavior currentReplicasIfHigher keeps busy workers (max of the running replicas and " +
                 "`replicas`); static sets exactly `replicas`, which would stop workers in the middle of their tasks.",
         ),
     hpaBehavior: hpaBehavior
