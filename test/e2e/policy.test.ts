@@ -24,7 +24,7 @@ async function previewWithPolicies(variant: "good" | "bad") {
         path.join(dir, "index.ts"),
         fs
             .readFileSync(path.join(dir, "index.ts"), "utf8")
-            .replace("../../../../components", path.join(ROOT, "components")),
+            .replaceAll("../../../../components", path.join(ROOT, "components")),
     );
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
     const stack = `policy-${variant}`;
