@@ -14,6 +14,8 @@ import {
     ObservabilityStack,
     RancherServer,
     WorkerNodePool,
+    rancherApiProvider,
+    rancherTls,
 } from "./components";
 import { LoaderPlan } from "./components/keda-scaled-loader/plan";
 import { sharedCapacity } from "./components/keda-scaled-loader/shared-capacity";
@@ -31,8 +33,18 @@ export function buildStack(cfg: StackConfig) {
     // 1. Rancher, when this stack manages it.
     const rancher = cfg.rancher ? new RancherServer("rancher", cfg.rancher) : undefined;
 
-    // 2. The worker hosts: prepared over SSH, then registered into a Rancher custom cluster.
-    const pool = new WorkerNodePool("pool", cfg.pool, { providers: rancher ? [rancher.provider] : [] });
+    // 2. The worker hosts: prepared over SSH, then registered into a Rancher custom cluster, in the Rancher this
+    // stack installs or in one that already runs (its API and token).
+    const existing = cfg.existingRancher;
+    const rancherApi =
+        rancher?.provider ??
+        (existing &&
+            rancherApiProvider("existing-rancher", {
+                apiUrl: existing.apiUrl,
+                token: existing.token,
+                tls: rancherTls(existing.caCerts, { insecure: false }),
+            }));
+    const pool = new WorkerNodePool("pool", cfg.pool, { providers: rancherApi ? [rancherApi] : [] });
 
     // 3. Where Kubernetes objects go: written to files (no cluster), a given cluster, the pool's cluster, or the
     // ambient kubeconfig. Paths are relative to the project, wherever the engine runs the program from.
@@ -87,7 +99,7 @@ export function buildStack(cfg: StackConfig) {
 
     return {
         environment: cfg.environment,
-        rancherUrl: rancher?.url,
+        rancherUrl: rancher?.url ?? existing?.apiUrl,
         rancherAdminToken: rancher?.adminToken,
         clusterId: pool.clusterId,
         kubeconfig: pool.kubeconfig,

@@ -77,6 +77,10 @@ export const SECRET_KEYS = {
         what: "Rancher's admin password, 12+ characters",
         check: (v: string) => v.length >= 12,
     },
+    rancherApiToken: {
+        what: "a Rancher API token (token-xxxxx:secret) of the existing Rancher, allowed to create clusters",
+        check: (v: string) => /^[^\s:]+:\S+$/.test(v),
+    },
     registryPassword: { what: "the registry password or access token", check: (v: string) => v.length > 0 },
     brokerAmqpUrl: {
         what: "the Celery broker URL, amqp(s)://user:password@host:5672/vhost",
@@ -108,6 +112,8 @@ export interface StackConfig {
     protect: boolean;
     /** Undefined when this stack manages no Rancher. */
     rancher?: RancherServerArgs;
+    /** A Rancher that already runs, with its API token; undefined unless existingRancher is set. */
+    existingRancher?: { apiUrl: string; caCerts?: string; token: pulumi.Output<string> };
     pool: WorkerNodePoolArgs;
     keda: KedaOperatorArgs;
     /** Undefined when observability.enabled is false. */
@@ -174,6 +180,7 @@ export function loadConfig(source: ConfigSource): StackConfig {
         required.add("rancherBootstrapPassword");
         required.add("rancherAdminPassword");
     }
+    if (cfg?.existingRancher) required.add("rancherApiToken");
     if (cfg?.images.username) required.add("registryPassword");
     if (cfg?.observability.logs?.username) required.add("elasticsearchPassword");
 
@@ -200,10 +207,9 @@ export function loadConfig(source: ConfigSource): StackConfig {
         }
         secrets[key] = pulumi.secret(value);
     }
-    if (problems.length > 0 || !cfg || !program.success) throw new ConfigError(problems);
-
-    // Cross-field checks, in the components' own words, keyed by config path.
-    const nodes = crossChecks(cfg);
+    // Cross-field checks, in the components' own words, keyed by config path: reported with the rest, at once.
+    const nodes = cfg ? crossChecks(cfg, problems) : undefined;
+    if (problems.length > 0 || !cfg || !program.success || !nodes) throw new ConfigError(problems);
     return componentArgs(cfg, program.data, secrets, nodes);
 }
 
@@ -247,6 +253,11 @@ function componentArgs(
             sshPrivateKey,
             bootstrapPassword: secrets.rancherBootstrapPassword!,
             adminPassword: secrets.rancherAdminPassword!,
+        },
+        existingRancher: cfg.existingRancher && {
+            apiUrl: cfg.existingRancher.apiUrl,
+            caCerts: cfg.existingRancher.caCerts,
+            token: secrets.rancherApiToken!,
         },
         pool: { ...cfg.pool, sshPrivateKey },
         keda: cfg.keda,
@@ -348,22 +359,37 @@ function collect<T>(problems: string[], f: () => T): T | undefined {
     }
 }
 
-/** The rules across keys, each component's own checks under config keys, and the stack's own rules. */
-function crossChecks(cfg: StructuredConfig): NodeCapacity[] {
-    const problems: string[] = [];
+/**
+ * The rules across keys, each component's own checks under config keys, and the stack's own rules: adds to
+ * `problems`, and returns the pool's capacity when the pool itself is valid.
+ */
+function crossChecks(cfg: StructuredConfig, problems: string[]): NodeCapacity[] | undefined {
     if (cfg.rancher) collect(problems, () => planRancherServer("rancher", cfg.rancher!, under("rancher")));
     const pool = collect(problems, () => planPool("pool", cfg.pool, under("pool")));
-    if (cfg.pool.register) {
-        if (!cfg.rancher)
-            problems.push(`${keyOf("rancher")}: required while pool.register is true (the default)`);
-        else
-            collect(problems, () =>
-                checkRancherSupportsKubernetes(
-                    cfg.rancher!.version,
-                    cfg.pool.kubernetesVersion,
-                    keyOf("pool.kubernetesVersion"),
-                ),
-            );
+    if (cfg.rancher && cfg.existingRancher) {
+        problems.push(
+            `${keyOf("existingRancher")}: expected either rancher (install one) or existingRancher (use one), not both`,
+        );
+    } else if (cfg.pool.register && !cfg.rancher && !cfg.existingRancher) {
+        problems.push(
+            `${keyOf("rancher")}: required while pool.register is true (the default), or existingRancher ` +
+                '(e.g. {"apiUrl": "https://rancher.example.org"} and the secret rancherApiToken)',
+        );
+    }
+    // The pool's Kubernetes must be one the Rancher it registers into supports (T3592's first failure).
+    const rancherVersion = cfg.rancher
+        ? { version: cfg.rancher.version, key: "rancher.version" }
+        : cfg.existingRancher?.version && {
+              version: cfg.existingRancher.version,
+              key: "existingRancher.version",
+          };
+    if (cfg.pool.register && rancherVersion) {
+        collect(problems, () =>
+            checkRancherSupportsKubernetes(rancherVersion.version, cfg.pool.kubernetesVersion, {
+                rancher: keyOf(rancherVersion.key),
+                kubernetes: keyOf("pool.kubernetesVersion"),
+            }),
+        );
     }
     const seenLoaders = new Map<string, number>();
     const plans: [number, LoaderPlan][] = [];
@@ -421,6 +447,5 @@ function crossChecks(cfg: StructuredConfig): NodeCapacity[] {
             );
         }
     }
-    if (problems.length > 0 || !pool) throw new ConfigError(problems);
-    return pool.nodes;
+    return pool?.nodes;
 }

@@ -12,7 +12,7 @@ import {
     repositoryNamespace,
 } from "../components/loader-image/args";
 import { observabilityStackSchema } from "../components/observability-stack/args";
-import { rancherServerSchema } from "../components/rancher-server/args";
+import { existingRancherSchema, rancherServerSchema } from "../components/rancher-server/args";
 import { digestPinnedImage, imageReference } from "../components/common/schema";
 import { workerNodePoolSchema } from "../components/worker-node-pool/args";
 
@@ -65,7 +65,13 @@ export const kubernetesSchema = z.strictObject({
 export const structuredKeys = {
     rancher: rancherServerSchema
         .optional()
-        .describe("The Rancher server to install on k3s; omit to manage none."),
+        .describe("The Rancher server to install on k3s; omit to manage none (or to use existingRancher)."),
+    existingRancher: existingRancherSchema
+        .optional()
+        .describe(
+            "A Rancher that already runs (SWH's), instead of `rancher`: the pool's cluster is created in it with " +
+                "the secret rancherApiToken.",
+        ),
     pool: workerNodePoolSchema.describe(
         "The worker hosts, prepared over SSH and registered into a Rancher cluster.",
     ),

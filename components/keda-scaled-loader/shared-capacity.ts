@@ -34,8 +34,8 @@ function whoWaits(plans: LoaderPlan[]): string {
         plans.filter((l) => l.priorityClassName === PRIORITY_CLASSES[p].name).map((l) => l.loader);
     const [high, normal, low] = [byPriority("high"), byPriority("normal"), byPriority("low")];
     const parts = [
-        high.length ? `${high.join(", ")} (high) preempt lower-priority pods` : "",
-        normal.length ? `${normal.join(", ")} (normal) preempt low ones` : "",
+        high.length ? `${high.join(", ")} (high) can preempt lower-priority pods` : "",
+        normal.length ? `${normal.join(", ")} (normal) can preempt low ones` : "",
         low.length ? `${low.join(", ")} (low) wait Pending for room, never preempting` : "",
     ].filter(Boolean);
     return parts.join("; ");

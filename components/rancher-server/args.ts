@@ -48,3 +48,28 @@ export type RancherServerArgs = z.input<typeof rancherServerSchema> & {
     adminPassword: pulumi.Input<string>;
 };
 export type RancherServerSettings = z.output<typeof rancherServerSchema>;
+
+/** A Rancher that already runs (SWH's), reached through its API instead of installed by this stack. */
+export const existingRancherSchema = z.strictObject({
+    apiUrl: z
+        .url({
+            protocol: /^https$/,
+            error: 'expected the https URL of Rancher, like "https://rancher.example.org"',
+        })
+        .refine(
+            (u) => !/^https:\/\/[^/]*@/.test(u),
+            "expected no credentials in the URL: the token is a secret",
+        )
+        .describe("https URL of the Rancher API; the token is the secret rancherApiToken."),
+    caCerts: z
+        .string()
+        .includes("BEGIN CERTIFICATE", { error: "expected a PEM CA certificate" })
+        .optional()
+        .describe("PEM CA of Rancher's certificate; unset trusts the system's CAs."),
+    version: version
+        .optional()
+        .describe(
+            "Rancher's version, to check pool.kubernetesVersion against its support range; unset skips it.",
+        ),
+});
+export type ExistingRancherSettings = z.output<typeof existingRancherSchema>;

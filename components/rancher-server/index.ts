@@ -9,11 +9,13 @@ import { checkedInput, dnsName, parseArgs } from "../common/schema";
 import { Reservations } from "../worker-node-pool/args";
 import { nodePrepSteps } from "../worker-node-pool/node-prep";
 import { RancherServerArgs, RancherServerSettings, rancherServerSchema } from "./args";
+import { rancherApiProvider, rancherTls } from "./api";
 import { certManagerRelease, rancherRelease } from "./charts";
 import { K3sServerSpec, externalKubeconfig, k3sSteps } from "./k3s";
 import { checkRancherSupportsKubernetes } from "./support-matrix";
 
 export * from "./args";
+export { RancherTls, rancherApiProvider, rancherTls } from "./api";
 export { RANCHER_KUBERNETES_SUPPORT, checkRancherSupportsKubernetes } from "./support-matrix";
 
 /**
@@ -95,8 +97,8 @@ export class RancherServer extends pulumi.ComponentResource {
         );
 
         const apiUrl = pulumi.interpolate`https://${hostname}`;
-        const tls =
-            plan.settings.caCerts !== undefined ? { caCerts: plan.settings.caCerts } : { insecure: true };
+        // Rancher's own CA is self-signed unless a CA is given: not checked then (its cert-manager made it).
+        const tls = rancherTls(plan.settings.caCerts, { insecure: true });
         const bootstrapProvider = new rancher2.Provider(
             `${name}-bootstrap`,
             { apiUrl, bootstrap: true, ...tls },
@@ -113,9 +115,9 @@ export class RancherServer extends pulumi.ComponentResource {
         this.url = bootstrap.url;
         this.adminToken = pulumi.secret(bootstrap.token);
         // Named apart from the Bootstrap resource `${name}-admin`; the alias keeps stacks made before the rename.
-        this.provider = new rancher2.Provider(
+        this.provider = rancherApiProvider(
             `${name}-api`,
-            { apiUrl: bootstrap.url, tokenKey: this.adminToken, ...tls },
+            { apiUrl: bootstrap.url, token: this.adminToken, tls },
             { parent: this, aliases: [{ name: `${name}-admin` }] },
         );
         this.registerOutputs({ url: this.url, adminToken: this.adminToken, kubeconfig: this.kubeconfig });
@@ -142,7 +144,10 @@ export function planRancherServer(
     key: (field: string) => string = argKey("RancherServer", name),
 ): RancherServerPlan {
     const s = parseArgs(rancherServerSchema, args, key);
-    checkRancherSupportsKubernetes(s.version, s.k3sVersion, key("k3sVersion"));
+    checkRancherSupportsKubernetes(s.version, s.k3sVersion, {
+        rancher: key("version"),
+        kubernetes: key("k3sVersion"),
+    });
     return {
         settings: s,
         rancherVersion: s.version,

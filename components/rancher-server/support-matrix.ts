@@ -30,21 +30,26 @@ function compareMinor(a: [number, number], b: [number, number]): number {
 }
 
 /**
- * Throws unless `kubernetesVersion` is inside the range the given Rancher version supports.
- * `key` names the argument or config key being checked, for the error message.
+ * Throws unless `kubernetesVersion` is inside the range the given Rancher version supports. `keys` name the
+ * argument or config key of each version, so the error points at the one that is wrong.
  */
 export function checkRancherSupportsKubernetes(
     rancherVersion: string,
     kubernetesVersion: string,
-    key: string,
+    keys: { rancher: string; kubernetes: string },
 ): void {
     const rancher = minorOf(rancherVersion);
-    if (!rancher) throw new ArgumentError(key, "a Rancher version like 2.13.1", rancherVersion);
+    if (!rancher) throw new ArgumentError(keys.rancher, "a Rancher version like 2.13.1", rancherVersion);
     const row = RANCHER_KUBERNETES_SUPPORT[`${rancher[0]}.${rancher[1]}`];
     if (!row) {
         const known = Object.keys(RANCHER_KUBERNETES_SUPPORT).join(", ");
-        throw new ArgumentError(key, `a Rancher version in the support matrix (${known})`, rancherVersion);
+        throw new ArgumentError(
+            keys.rancher,
+            `a Rancher version in the support matrix (${known})`,
+            rancherVersion,
+        );
     }
+    const key = keys.kubernetes;
     const kube = minorOf(kubernetesVersion);
     if (!kube) throw new ArgumentError(key, "a Kubernetes version like v1.33.4+k3s1", kubernetesVersion);
     const min = minorOf(row.min)!;

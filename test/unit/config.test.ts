@@ -3,7 +3,7 @@ import { planLoader } from "../../components/keda-scaled-loader/plan";
 import { logShippingSpec } from "../../components/observability-stack/logging";
 import { PoolHostSpec, planPool } from "../../components/worker-node-pool";
 import { ConfigError, ConfigSource, loadConfig } from "../../config";
-import { ALL_SECRETS } from "../fixtures";
+import { ALL_SECRETS, RANCHER_API_TOKEN } from "../fixtures";
 import { FAKE_SECRETS, stackConfig } from "../harness/program";
 import { resolve } from "../harness/pulumi";
 
@@ -184,6 +184,41 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
         "the seed's k3s for a too-old Rancher",
         (d) => set(set(d, ["rancher", "version"], "2.5.9"), ["rancher", "k3sVersion"], "v1.22.2+k3s1"),
         /^elastic-workers:rancher\.k3sVersion: expected Kubernetes 1\.17-1\.20, the range Rancher 2\.5\.9 supports \(Kubernetes v1\.22\.2\+k3s1 is outside it/,
+    ],
+    [
+        "a Rancher version outside the matrix, reported on the Rancher version",
+        (d) => set(d, ["rancher", "version"], "2.99.0"),
+        /^elastic-workers:rancher\.version: expected a Rancher version in the support matrix/,
+    ],
+    [
+        "both a Rancher to install and an existing one",
+        (d) => set(d, ["existingRancher"], { apiUrl: "https://rancher.example.org" }),
+        /^elastic-workers:existingRancher: expected either rancher \(install one\) or existingRancher \(use one\), not both/,
+    ],
+    [
+        "an existing Rancher over plain http",
+        (d) =>
+            set(set(d, ["rancher"], undefined), ["existingRancher"], {
+                apiUrl: "http://rancher.example.org",
+            }),
+        /^elastic-workers:existingRancher\.apiUrl: expected the https URL of Rancher, like "https:\/\/rancher\.example\.org"/,
+    ],
+    [
+        "an existing Rancher's token in its URL",
+        (d) =>
+            set(set(d, ["rancher"], undefined), ["existingRancher"], {
+                apiUrl: "https://token-x:pw@rancher.example.org",
+            }),
+        /^elastic-workers:existingRancher\.apiUrl: expected no credentials in the URL: the token is a secret/,
+    ],
+    [
+        "an existing Rancher too old for the pool's Kubernetes",
+        (d) =>
+            set(set(d, ["rancher"], undefined), ["existingRancher"], {
+                apiUrl: "https://rancher.example.org",
+                version: "2.9.3",
+            }),
+        /^elastic-workers:pool\.kubernetesVersion: expected Kubernetes 1\.27-1\.30, the range Rancher 2\.9\.3 supports/,
     ],
     [
         "k3s version malformed",
@@ -537,6 +572,33 @@ describe("stack config validation", () => {
             );
         });
     }
+
+    describe("an existing Rancher (SWH's) instead of one to install", () => {
+        const existing = () =>
+            set(set(staging(), ["rancher"], undefined), ["existingRancher"], {
+                apiUrl: "https://rancher.example.org",
+                version: "2.13.1",
+            });
+        const withToken = { ...FAKE_SECRETS, rancherApiToken: RANCHER_API_TOKEN };
+
+        it("passes its API URL on with the token, kept secret, and installs no Rancher", async () => {
+            const cfg = loadConfig(source(existing(), withToken));
+            assert.equal(cfg.rancher, undefined);
+            assert.equal(cfg.existingRancher?.apiUrl, "https://rancher.example.org");
+            const token = await resolve(cfg.existingRancher!.token);
+            assert.deepEqual(token, { value: RANCHER_API_TOKEN, secret: true });
+        });
+
+        it("requires the token, as a secret", () => {
+            assert.deepEqual(problemsOf(source(existing())), [
+                "elastic-workers:rancherApiToken: required, a Rancher API token (token-xxxxx:secret) of the " +
+                    "existing Rancher, allowed to create clusters; set it with `pulumi config set --secret rancherApiToken`",
+            ]);
+            assert.deepEqual(problemsOf(source(existing(), withToken, ["rancherApiToken"])), [
+                "elastic-workers:rancherApiToken: expected a secret; set it with `pulumi config set --secret rancherApiToken`",
+            ]);
+        });
+    });
 
     describe("one setting, one source (drifts between config and components, now fixed)", () => {
         it("KEDA's namespace reaches the ObservabilityStack's ServiceMonitors", () => {

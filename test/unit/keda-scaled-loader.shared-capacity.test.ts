@@ -41,7 +41,7 @@ describe("shared capacity of the loaders", () => {
         );
         assert.match(
             shared.warning!,
-            /save-code-now \(high\) preempt lower-priority pods; git \(normal\) preempt low ones; svn \(low\) wait Pending/,
+            /save-code-now \(high\) can preempt lower-priority pods; git \(normal\) can preempt low ones; svn \(low\) wait Pending/,
         );
     });
 

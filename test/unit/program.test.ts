@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ALL_SECRETS } from "../fixtures";
-import { runProgram, stackConfig } from "../harness/program";
-import { plainStrings, resolve } from "../harness/pulumi";
+import { ALL_SECRETS, RANCHER_API_TOKEN } from "../fixtures";
+import { FAKE_SECRETS, runProgram, stackConfig } from "../harness/program";
+import { isSecretAt, plainStrings, resolve } from "../harness/pulumi";
 import { gvkOfType, validateObject } from "../harness/schemas";
 
 describe("the stack program (index.ts) on the staging config, under mocks", function () {
@@ -107,5 +107,41 @@ describe("the stack program (index.ts) on the staging config, under mocks", func
             await resolve(pulumi.output(run.result.imageRefs as Record<string, pulumi.Output<string>>))
         ).value;
         assert.deepEqual(Object.keys(refs).sort(), ["git", "hg", "svn"]);
+    });
+});
+
+describe("the stack program registering into an existing Rancher (SWH's), under mocks", function () {
+    this.timeout(60000);
+    let run: Awaited<ReturnType<typeof runProgram>>;
+    before(async () => {
+        const { "elastic-workers:rancher": _installed, ...config } = stackConfig("Pulumi.staging.yaml");
+        config["elastic-workers:existingRancher"] = JSON.stringify({ apiUrl: "https://rancher.example.org" });
+        run = await runProgram(config, { ...FAKE_SECRETS, rancherApiToken: RANCHER_API_TOKEN });
+    });
+
+    it("installs no Rancher and creates the pool's cluster through a provider for the given API and token", () => {
+        assert.deepEqual(run.recorder.ofType("swh:elastic:RancherServer"), []);
+        const providers = run.recorder.ofType("pulumi:providers:rancher2");
+        assert.deepEqual(
+            providers.map((p) => p.name),
+            ["existing-rancher"],
+        );
+        const [api] = providers;
+        assert.equal(api.inputs.apiUrl, "https://rancher.example.org");
+        assert.equal(api.inputs.tokenKey, RANCHER_API_TOKEN);
+        assert.ok(isSecretAt(api.raw, ["tokenKey"]), "the token stays a secret");
+        assert.notEqual(api.inputs.insecure, "true", "the certificate is checked (system CAs)");
+        const cluster = run.recorder.ofType("rancher2:index/clusterV2:ClusterV2");
+        assert.equal(cluster.length, 1);
+        assert.ok(cluster[0].provider.startsWith(`${api.urn}::`), cluster[0].provider);
+        for (const sync of run.recorder.ofType("rancher2:index/clusterSync:ClusterSync"))
+            assert.ok(sync.provider.startsWith(`${api.urn}::`));
+    });
+
+    it("exports the existing Rancher's URL", async () => {
+        assert.deepEqual(await resolve(pulumi.output(run.result.rancherUrl)), {
+            value: "https://rancher.example.org",
+            secret: false,
+        });
     });
 });
