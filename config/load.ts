@@ -5,7 +5,7 @@ import * as path from "path";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ArgumentError } from "../components/common/errors";
-import { formatPath, issueMessage } from "../components/common/schema";
+import { formatPath, issueText } from "../components/common/schema";
 import {
     KedaOperatorArgs,
     KedaScaledLoaderArgs,
@@ -157,7 +157,7 @@ export function loadConfig(source: ConfigSource): StackConfig {
     const parsed = structuredSchema.safeParse(raw);
     if (!parsed.success) {
         for (const issue of parsed.error.issues) {
-            problems.push(`${keyOf(formatPath(issue.path))}: ${issueMessage(issue, raw)}`);
+            problems.push(`${keyOf(formatPath(issue.path))}: ${issueText(issue, raw)}`);
         }
     }
     const program = programKeys.safeParse(

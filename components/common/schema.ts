@@ -5,8 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ArgumentError } from "./errors";
+import { ArgumentError, describe } from "./errors";
 import { parseCpu, parseMemory } from "./quantity";
+
+/**
+ * A string whose every failure, a value of another type included (`memory: 8`), says what was expected and shows
+ * an example: zod's own "expected string, received number" says neither.
+ */
+export function text(message: string) {
+    return z.string({ error: message });
+}
 
 // --- Kubernetes names and labels -------------------------------------------------------------------------
 
@@ -16,19 +24,24 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** Node, namespace and resource names. */
-export const dnsLabel = z
-    .string()
-    .regex(DNS_LABEL, "expected a DNS-1123 label (lower-case letters, digits, '-', at most 63)");
-export const dnsName = z
-    .string()
-    .regex(
-        /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
-        "expected a DNS name like rancher.internal.staging.swh.network",
-    );
-export const labelKey = z.string().regex(LABEL_KEY, "expected a label key like swh/loader");
+export const dnsLabel = text("expected a DNS-1123 label (lower-case letters, digits, '-', at most 63)").regex(
+    DNS_LABEL,
+    "expected a DNS-1123 label (lower-case letters, digits, '-', at most 63)",
+);
+export const dnsName = text("expected a DNS name like rancher.internal.staging.swh.network").regex(
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    "expected a DNS name like rancher.internal.staging.swh.network",
+);
+export const labelKey = text("expected a label key like swh/loader").regex(
+    LABEL_KEY,
+    "expected a label key like swh/loader",
+);
 export const labels = z.record(
     labelKey,
-    z.string().regex(LABEL_VALUE, "expected a label value (at most 63 of [A-Za-z0-9_.-])"),
+    text("expected a label value (at most 63 of [A-Za-z0-9_.-])").regex(
+        LABEL_VALUE,
+        "expected a label value (at most 63 of [A-Za-z0-9_.-])",
+    ),
 );
 export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
 export const taintEffect = z.enum(TAINT_EFFECTS, {
@@ -45,17 +58,19 @@ export type TolerationSpec = z.infer<typeof toleration>;
 // --- quantities and numbers --------------------------------------------------------------------------------
 
 /** A CPU quantity as a string ("500m", "2"); zero allowed (a reservation may be none). */
-export const cpuQuantity = z
-    .string()
-    .refine((v) => parseCpu(v) !== undefined, 'expected a CPU quantity like "500m"');
+export const cpuQuantity = text('expected a CPU quantity like "500m"').refine(
+    (v) => parseCpu(v) !== undefined,
+    'expected a CPU quantity like "500m"',
+);
 /** A CPU quantity above zero (a request, a host's size as a string). */
 export const positiveCpu = cpuQuantity.refine(
     (v) => (parseCpu(v) ?? 0) > 0,
     'expected a positive CPU quantity like "500m"',
 );
-export const memoryQuantity = z
-    .string()
-    .refine((v) => parseMemory(v) !== undefined, 'expected a memory quantity like "512Mi" or "8Gi"');
+export const memoryQuantity = text('expected a memory quantity like "512Mi" or "8Gi"').refine(
+    (v) => parseMemory(v) !== undefined,
+    'expected a memory quantity like "512Mi" or "8Gi"',
+);
 export const positiveMemory = memoryQuantity.refine(
     (v) => (parseMemory(v) ?? 0) > 0,
     'expected a positive memory quantity like "512Mi"',
@@ -81,44 +96,51 @@ export const port = z
     .int("expected a TCP port (1-65535)")
     .min(1, "expected a TCP port (1-65535)")
     .max(65535, "expected a TCP port (1-65535)");
-export const duration = z.string().regex(/^\d+(s|m|h)$/, 'expected a duration like "1m"');
+export const duration = text('expected a duration like "1m"').regex(
+    /^\d+(s|m|h)$/,
+    'expected a duration like "1m"',
+);
 
 // --- versions and images ------------------------------------------------------------------------------------
 
 /** A chart or app version ("2.13.1", "v1.18.2"). */
-export const version = z
-    .string()
-    .regex(/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$/, 'expected a version like "2.13.1"');
+export const version = text('expected a version like "2.13.1"').regex(
+    /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$/,
+    'expected a version like "2.13.1"',
+);
 export const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 export const RKE2_VERSION = /^v\d+\.\d+\.\d+\+rke2r\d+$/;
-export const k3sVersion = z.string().regex(K3S_VERSION, 'expected a k3s release like "v1.33.4+k3s1"');
-export const kubernetesVersion = z
-    .string()
-    .refine(
-        (v) => K3S_VERSION.test(v) || RKE2_VERSION.test(v),
-        'expected an RKE2 or k3s version like "v1.33.4+rke2r1" or "v1.33.4+k3s1"',
-    );
+export const k3sVersion = text('expected a k3s release like "v1.33.4+k3s1"').regex(
+    K3S_VERSION,
+    'expected a k3s release like "v1.33.4+k3s1"',
+);
+export const kubernetesVersion = text(
+    'expected an RKE2 or k3s version like "v1.33.4+rke2r1" or "v1.33.4+k3s1"',
+).refine(
+    (v) => K3S_VERSION.test(v) || RKE2_VERSION.test(v),
+    'expected an RKE2 or k3s version like "v1.33.4+rke2r1" or "v1.33.4+k3s1"',
+);
 export const flannelBackend = z.enum(["host-gw", "vxlan", "wireguard-native"], {
     error: "expected host-gw, vxlan or wireguard-native",
 });
 /** `repo@sha256:<64 hex>`: tags move, digests do not. */
 export const DIGEST_PINNED = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
-export const digestPinnedImage = z
-    .string()
-    .regex(DIGEST_PINNED, "expected a digest-pinned image reference (repository@sha256:<64 hex>)");
-export const imageReference = z
-    .string()
-    .regex(/^[a-z0-9./:@_-]+$/, 'expected an image reference like "python:3.11-bookworm"');
-export const registryHost = z
-    .string()
-    .regex(/^[a-z0-9.-]+(:\d+)?$/, 'expected a registry host like "docker.io" or "127.0.0.1:5000"');
-export const loaderType = z
-    .string()
-    .regex(
-        /^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/,
-        'expected a loader type like "git" (lower-case letters, digits, "-")',
-    );
-export const regexSource = z.string().refine((v) => {
+export const digestPinnedImage = text(
+    "expected a digest-pinned image reference (repository@sha256:<64 hex>)",
+).regex(DIGEST_PINNED, "expected a digest-pinned image reference (repository@sha256:<64 hex>)");
+export const imageReference = text('expected an image reference like "python:3.11-bookworm"').regex(
+    /^[a-z0-9./:@_-]+$/,
+    'expected an image reference like "python:3.11-bookworm"',
+);
+export const registryHost = text('expected a registry host like "docker.io" or "127.0.0.1:5000"').regex(
+    /^[a-z0-9.-]+(:\d+)?$/,
+    'expected a registry host like "docker.io" or "127.0.0.1:5000"',
+);
+export const loaderType = text('expected a loader type like "git" (lower-case letters, digits, "-")').regex(
+    /^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/,
+    'expected a loader type like "git" (lower-case letters, digits, "-")',
+);
+export const regexSource = text("expected a regular expression").refine((v) => {
     try {
         new RegExp(v);
         return true;
@@ -202,11 +224,27 @@ export function parseArgs<S extends z.ZodType>(
     const parsed = schema.safeParse(args);
     if (parsed.success) return parsed.data;
     const issue = parsed.error.issues[0];
-    // Only a leaf is shown: an object may hold values that are not this field's (secrets among them).
-    const value = valueAt(args, issue.path);
+    throw ArgumentError.withMessage(
+        key(formatPath(issue.path)),
+        issueMessage(issue, args),
+        shownValue(issue, args),
+    );
+}
+
+/**
+ * The value an issue is about, as an error may show it: a leaf only (an object may hold values that are not this
+ * field's, secrets among them), a URL's password redacted; undefined when absent or not shown.
+ */
+export function shownValue(issue: z.core.$ZodIssue, root: unknown): unknown {
+    const value = valueAt(root, issue.path);
     const leaf = issue.code !== "unrecognized_keys" && (value === null || typeof value !== "object");
-    const got = !leaf ? undefined : typeof value === "string" ? redactCredentials(value) : value;
-    throw ArgumentError.withMessage(key(formatPath(issue.path)), issueMessage(issue, args), got);
+    return !leaf ? undefined : typeof value === "string" ? redactCredentials(value) : value;
+}
+
+/** An issue as one line: what was expected, then the value found when it may be shown. */
+export function issueText(issue: z.core.$ZodIssue, root: unknown): string {
+    const got = shownValue(issue, root);
+    return `${issueMessage(issue, root)}${got === undefined ? "" : `; got ${describe(got)}`}`;
 }
 
 /** Parses one value whose key is already known. */

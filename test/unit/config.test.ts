@@ -221,6 +221,16 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
         /^elastic-workers:pool\.kubernetesVersion: expected Kubernetes 1\.27-1\.30, the range Rancher 2\.9\.3 supports/,
     ],
     [
+        "a host's memory as a bare number",
+        (d) => set(d, [...host0, "memory"], 8),
+        /^elastic-workers:pool\.hosts\[0\]\.memory: expected a memory quantity like "512Mi" or "8Gi"; got 8$/,
+    ],
+    [
+        "a loader's memory request as a bare number",
+        (d) => set(d, [...git, "requests"], { cpu: "500m", memory: 512 }),
+        /^elastic-workers:loaders\[0\]\.requests\.memory: expected a memory quantity like "512Mi" or "8Gi"; got 512$/,
+    ],
+    [
         "k3s version malformed",
         (d) => set(d, ["rancher", "k3sVersion"], "1.33"),
         /^elastic-workers:rancher\.k3sVersion: expected a k3s release/,
@@ -619,7 +629,7 @@ describe("stack config validation", () => {
             assert.equal(cfg.rancher?.readyTimeoutSeconds, 900);
             assert.equal(cfg.rancher?.reservations?.evictionHardMemory, "300Mi");
             assert.deepEqual(problemsOf(source(set(staging(), ["rancher", "readyTimeoutSeconds"], 0))), [
-                "elastic-workers:rancher.readyTimeoutSeconds: expected a whole number of at least 1",
+                "elastic-workers:rancher.readyTimeoutSeconds: expected a whole number of at least 1; got 0",
             ]);
         });
 
