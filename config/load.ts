@@ -91,6 +91,10 @@ export const SECRET_KEYS = {
         check: (v: string) => /^https?:\/\/[^\s:@/]+:[^\s@/]+@[^\s/]+/.test(v),
     },
     elasticsearchPassword: { what: "the Elasticsearch password", check: (v: string) => v.length > 0 },
+    sentryDsn: {
+        what: "a Sentry DSN, https://<key>@<host>/<project id>; loaders then report task errors to it",
+        check: (v: string) => /^https?:\/\/[^\s@/]+@[^\s/]+(\/[^\s]*)?\/\d+$/.test(v),
+    },
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -291,6 +295,8 @@ function componentArgs(
                 brokerSecret: cfg.kubernetes.renderYamlToDirectory ? "existing" : "create",
                 amqpUrl: secrets.brokerAmqpUrl,
                 managementUrl: secrets.brokerManagementUrl,
+                sentryDsn: secrets.sentryDsn,
+                sentryEnvironment: secrets.sentryDsn ? program.environment : undefined,
                 capacity: nodes,
             },
         })),

@@ -67,6 +67,14 @@ export const DEFAULT_HPA_BEHAVIOR: HpaBehavior = {
     },
 };
 
+/** The shape of one replica where SWH's loaders differ by type (swh-charts); other types take `default`. */
+export const LOADER_SHAPES: Record<"default" | "git", { limits: { memory: string }; tmp: LoaderTmp }> = {
+    default: { limits: { memory: "1Gi" }, tmp: { medium: "disk", sizeLimit: "10Gi" } },
+    // Git packs are unpacked in /tmp: SWH gives git loaders a large limit and a memory-backed /tmp.
+    git: { limits: { memory: "20Gi" }, tmp: { medium: "memory", sizeLimit: "16Gi" } },
+};
+export type LoaderTmp = { medium: "memory" | "disk"; sizeLimit: string };
+
 /** Default statsd target: the ObservabilityStack's exporter service in its default namespace. */
 export const DEFAULT_STATSD = statsdEndpoint(observabilityStackSchema.parse({}).namespace);
 
@@ -140,12 +148,27 @@ export const loaderSettingsSchema = z.strictObject({
         .describe("Requests of one replica, as SWH."),
     limits: z
         .strictObject({ cpu: positiveCpu.optional(), memory: memoryQuantity })
-        .default({ memory: "1Gi" })
-        .describe("Limits of one replica (no CPU limit by default: throttling only slows tasks)."),
+        .optional()
+        .describe(
+            "Limits of one replica (no CPU limit by default: throttling only slows tasks). Defaults to the " +
+                "loader type's shape (LOADER_SHAPES): memory 20Gi for git (real repositories need it), else 1Gi.",
+        ),
+    tmp: z
+        .strictObject({
+            medium: z.enum(["memory", "disk"], { error: 'expected "memory" or "disk"' }),
+            sizeLimit: positiveMemory,
+        })
+        .optional()
+        .describe(
+            "The worker's /tmp, an emptyDir: memory-backed (tmpfs, charged to the memory limit) or on the " +
+                "node's disk, bounded by sizeLimit. Defaults to the loader type's shape (LOADER_SHAPES): " +
+                "memory, 16Gi for git; disk, 10Gi otherwise.",
+        ),
     concurrency: wholeNumberAtLeast(1).default(1).describe("Celery worker processes per replica."),
     maxTasksPerChild: wholeNumberAtLeast(1)
-        .default(5)
-        .describe("Tasks a worker process runs before it is replaced."),
+        .default(10)
+        .describe("Tasks a worker process runs before it is replaced (SWH's value)."),
+
     logLevel: z
         .enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "expected DEBUG, INFO, WARNING or ERROR" })
         .default("INFO")
@@ -189,6 +212,13 @@ export type KedaScaledLoaderArgs = LoaderSettings & {
     amqpUrl?: pulumi.Input<string>;
     /** RabbitMQ management API URL with credentials (http://user:pass@host:15672), polled by KEDA. Secret. Required with "create". */
     managementUrl?: pulumi.Input<string>;
+    /**
+     * Sentry DSN the worker reports task errors to (swh.core reads SWH_SENTRY_DSN). Secret: it goes into the broker
+     * Secret, never the ConfigMap. Unset: no Sentry.
+     */
+    sentryDsn?: pulumi.Input<string>;
+    /** SWH_SENTRY_ENVIRONMENT, e.g. "staging"; sent with sentryDsn. */
+    sentryEnvironment?: string;
     /** The pool's capacity (WorkerNodePool.nodes), bounding maxReplicas. Unset: maxReplicas as given. */
     capacity?: NodeCapacity[];
     /** The KEDA operator (KedaOperator); KEDA objects wait for its CRDs. */

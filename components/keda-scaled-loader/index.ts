@@ -49,9 +49,14 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
             managementUrl,
             capacity,
             kedaOperator,
+            sentryDsn,
+            sentryEnvironment,
             ...settings
         } = args;
-        const plan = planLoader(settings, key, capacity);
+        const plan: LoaderPlan = {
+            ...planLoader(settings, key, capacity),
+            sentry: sentryDsn !== undefined ? { environment: sentryEnvironment } : undefined,
+        };
         // A plain reference is checked now; a computed one (LoaderImage.ref) when known.
         if (typeof imageArg === "string") parseValue(digestPinnedImage, imageArg, key("image"));
         const createSecret = (secretMode ?? "create") === "create";
@@ -81,7 +86,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         if (createSecret) {
             this.brokerSecret = new k8s.core.v1.Secret(
                 `${name}-broker`,
-                brokerSecret(plan, amqpUrl!, managementUrl!),
+                brokerSecret(plan, amqpUrl!, managementUrl!, sentryDsn),
                 nsOpts,
             );
         }
@@ -93,9 +98,14 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         const configHash: pulumi.Input<string> = createSecret
             ? pulumi.secret(
                   pulumi
-                      .output(amqpUrl!)
-                      .apply((url) =>
-                          envHash.copy().update(workerConfigYaml(plan, url)).digest("hex").slice(0, 16),
+                      .all([amqpUrl!, sentryDsn ?? ""])
+                      .apply(([url, dsn]) =>
+                          envHash
+                              .copy()
+                              .update(workerConfigYaml(plan, url))
+                              .update(dsn)
+                              .digest("hex")
+                              .slice(0, 16),
                       ),
               )
             : envHash.digest("hex").slice(0, 16);

@@ -54,6 +54,8 @@ export function envConfigMap(plan: LoaderPlan): inputs.core.v1.ConfigMap {
             STATSD_PORT: String(plan.statsd.port),
             STATSD_TAGS: `deployment:${plan.baseName}`,
             WORKER_MODE: plan.mode === "job" ? "oneshot" : "worker",
+            SWH_STOP_WITNESS: STOP_WITNESS,
+            ...(plan.sentry ? { SWH_SENTRY_ENVIRONMENT: plan.sentry.environment ?? "" } : {}),
         },
     };
 }
@@ -70,11 +72,18 @@ export function workerConfigYaml(plan: LoaderPlan, amqpUrl: string): string {
     });
 }
 
-/** The broker Secret: worker config.yml (AMQP URL) and `host`, the management API URL KEDA polls. */
+/** The broker Secret's key holding the Sentry DSN, read into SWH_SENTRY_DSN. */
+export const SENTRY_DSN_KEY = "sentry-dsn";
+
+/**
+ * The broker Secret: worker config.yml (AMQP URL), `host`, the management API URL KEDA polls, and the Sentry DSN
+ * when there is one.
+ */
 export function brokerSecret(
     plan: LoaderPlan,
     amqpUrl: pulumi.Input<string>,
     managementUrl: pulumi.Input<string>,
+    sentryDsn?: pulumi.Input<string>,
 ): inputs.core.v1.Secret {
     return {
         metadata: meta(plan, objectNames(plan).broker),
@@ -82,18 +91,25 @@ export function brokerSecret(
         stringData: {
             "config.yml": pulumi.secret(pulumi.output(amqpUrl).apply((url) => workerConfigYaml(plan, url))),
             host: pulumi.secret(managementUrl),
+            ...(sentryDsn !== undefined ? { [SENTRY_DSN_KEY]: pulumi.secret(sentryDsn) } : {}),
         },
     };
 }
 
+/** Left in the pod's /tmp by the first preStop run; the entrypoint removes it when a container starts. */
+export const STOP_WITNESS = "/tmp/swh-loader-stopping";
+
 /**
  * preStop: one SIGTERM to Celery (PID 1), a warm shutdown, then wait for it to exit. The kubelet sends its
- * own SIGTERM only after preStop returns; a second SIGTERM would make Celery kill the running task.
+ * own SIGTERM only after preStop returns; a second SIGTERM would make Celery kill the running task, so a re-run
+ * (the kubelet retries a hook, or an operator runs it by hand) finds the witness file and only waits (as SWH's
+ * pre-stop-idempotent.sh).
  */
 export const PRE_STOP_COMMAND = [
     "/bin/sh",
     "-c",
-    "kill -TERM 1; while kill -0 1 2>/dev/null; do sleep 1; done",
+    'if [ ! -e "$SWH_STOP_WITNESS" ]; then touch "$SWH_STOP_WITNESS" && kill -TERM 1; fi; ' +
+        "while kill -0 1 2>/dev/null; do sleep 1; done",
 ];
 
 /** The loader pod: digest-pinned image, requests/limits, statsd env, loader-host affinity, long grace. */
@@ -141,6 +157,16 @@ export function podTemplate(
                             name: "POD_NAME",
                             valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
                         },
+                        ...(plan.sentry
+                            ? [
+                                  {
+                                      name: "SWH_SENTRY_DSN",
+                                      valueFrom: {
+                                          secretKeyRef: { name: names.broker, key: SENTRY_DSN_KEY },
+                                      },
+                                  },
+                              ]
+                            : []),
                     ],
                     resources: {
                         requests: { cpu: plan.requests.cpu, memory: plan.requests.memory },
@@ -151,10 +177,20 @@ export function podTemplate(
                     },
                     lifecycle: { preStop: { exec: { command: PRE_STOP_COMMAND } } },
                     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-                    volumeMounts: [{ name: "config", mountPath: "/etc/swh", readOnly: true }],
+                    volumeMounts: [
+                        { name: "config", mountPath: "/etc/swh", readOnly: true },
+                        { name: "tmp", mountPath: "/tmp" },
+                    ],
                 },
             ],
             volumes: [
+                {
+                    name: "tmp",
+                    emptyDir: {
+                        ...(plan.tmp.medium === "memory" ? { medium: "Memory" } : {}),
+                        sizeLimit: plan.tmp.sizeLimit,
+                    },
+                },
                 {
                     name: "config",
                     secret: { secretName: names.broker, items: [{ key: "config.yml", path: "config.yml" }] },

@@ -5,7 +5,9 @@ import { CapacityPlan, NodeCapacity, TolerationSpec, capacityPlan } from "../wor
 import {
     FALLBACK_BEHAVIORS,
     HpaBehavior,
+    LOADER_SHAPES,
     LoaderSettings,
+    LoaderTmp,
     PRIORITY_CLASSES,
     loaderSettingsSchema,
 } from "./args";
@@ -33,6 +35,8 @@ export interface LoaderPlan {
     requests: { cpu: string; memory: string };
     request: Resources;
     limits: { cpu?: string; memory: string };
+    /** The worker's /tmp emptyDir. */
+    tmp: LoaderTmp;
     concurrency: number;
     maxTasksPerChild: number;
     logLevel: string;
@@ -43,6 +47,8 @@ export interface LoaderPlan {
     tolerations: TolerationSpec[];
     workerConfig: Record<string, unknown>;
     statsd: { host: string; port: number };
+    /** Sentry reporting (the DSN itself is in the broker Secret); undefined when off. */
+    sentry?: { environment?: string };
     /** How many replicas the pool holds; undefined when no pool capacity was given. */
     capacity?: CapacityPlan;
     /** Why maxReplicas was lowered, when it was. */
@@ -73,9 +79,12 @@ export function planLoader(
     if (s.minReplicas > requestedMax) {
         throw new ArgumentError(key("minReplicas"), `at most maxReplicas (${requestedMax})`, s.minReplicas);
     }
-    const { requests, limits } = s;
+    const shape = s.loader === "git" ? LOADER_SHAPES.git : LOADER_SHAPES.default;
+    const { requests } = s;
+    const limits: LoaderPlan["limits"] = s.limits ?? shape.limits;
     const cpu = parseCpu(requests.cpu)!;
     const memory = parseMemory(requests.memory)!;
+    const tmp = s.tmp ?? defaultTmp(shape.tmp, parseMemory(limits.memory)! - memory);
     if (parseMemory(limits.memory)! < memory) {
         throw new ArgumentError(
             key("limits.memory"),
@@ -88,6 +97,15 @@ export function planLoader(
             key("limits.cpu"),
             `a CPU quantity of at least requests.cpu (${requests.cpu})`,
             limits.cpu,
+        );
+    }
+    // A memory-backed /tmp is charged to the container's memory: it must leave room for the worker itself.
+    if (tmp.medium === "memory" && parseMemory(tmp.sizeLimit)! > parseMemory(limits.memory)! - memory) {
+        throw new ArgumentError(
+            key("tmp.sizeLimit"),
+            `at most limits.memory - requests.memory (${limits.memory} - ${requests.memory}) for a memory-backed ` +
+                '/tmp, whose files count against the memory limit; or tmp.medium "disk"',
+            tmp.sizeLimit,
         );
     }
     const taskTimeoutSeconds = s.taskTimeoutSeconds;
@@ -168,6 +186,7 @@ export function planLoader(
         requests,
         request,
         limits,
+        tmp,
         concurrency: s.concurrency,
         maxTasksPerChild: s.maxTasksPerChild,
         logLevel: s.logLevel,
@@ -193,4 +212,14 @@ function credentialIn(value: unknown, at = ""): string | undefined {
         if (found !== undefined) return found;
     }
     return undefined;
+}
+
+/**
+ * The type's /tmp, a memory-backed one no larger than what the memory limit leaves above the request (its files
+ * count against the limit); on disk when that is under 256Mi.
+ */
+function defaultTmp(shape: LoaderTmp, headroomBytes: number): LoaderTmp {
+    if (shape.medium !== "memory" || parseMemory(shape.sizeLimit)! <= headroomBytes) return shape;
+    const mib = Math.floor(headroomBytes / 2 ** 20);
+    return mib >= 256 ? { medium: "memory", sizeLimit: `${mib}Mi` } : LOADER_SHAPES.default.tmp;
 }

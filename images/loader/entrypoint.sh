@@ -6,7 +6,7 @@ set -eu
 : "${SWH_WORKER_INSTANCE:?SWH_WORKER_INSTANCE must name the worker, e.g. loader-git}"
 : "${SWH_CONFIG_FILENAME:?SWH_CONFIG_FILENAME must point at the worker config}"
 CONCURRENCY=${CONCURRENCY:-1}
-MAX_TASKS_PER_CHILD=${MAX_TASKS_PER_CHILD:-5}
+MAX_TASKS_PER_CHILD=${MAX_TASKS_PER_CHILD:-10}
 SWH_LOG_LEVEL=${SWH_LOG_LEVEL:-INFO}
 
 check_positive() {
@@ -23,6 +23,10 @@ if ! [ -r "$SWH_CONFIG_FILENAME" ]; then
     echo "worker config $SWH_CONFIG_FILENAME is not readable" >&2
     exit 66
 fi
+
+# A new container has not been asked to stop: a witness left in /tmp (an emptyDir, kept across restarts) by an
+# earlier container's preStop would make this one's preStop skip its SIGTERM.
+if [ -n "${SWH_STOP_WITNESS:-}" ]; then rm -f "$SWH_STOP_WITNESS"; fi
 
 # WORKER_MODE=oneshot (KEDA ScaledJob pods): one task in the worker process itself, then exit.
 case "${WORKER_MODE:-worker}" in

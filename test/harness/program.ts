@@ -10,6 +10,7 @@ import {
     FAKE_SSH_KEY,
     MANAGEMENT_URL,
     REGISTRY_PASSWORD,
+    SENTRY_DSN,
 } from "../fixtures";
 import { loadConfig, pulumiConfigSource } from "../../config";
 import { buildStack } from "../../stack";
@@ -25,6 +26,7 @@ export const FAKE_SECRETS: Record<string, string> = {
     brokerAmqpUrl: AMQP_URL,
     brokerManagementUrl: MANAGEMENT_URL,
     elasticsearchPassword: ES_PASSWORD,
+    sentryDsn: SENTRY_DSN,
 };
 
 /** A stack file's config as the engine hands it to the program: `project:key` → JSON text for objects. */

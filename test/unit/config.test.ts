@@ -480,13 +480,15 @@ describe("stack config validation", () => {
         assert.equal(cfg.environment, "staging");
         assert.deepEqual(
             cfg.loaders.map((l) => l.loader),
-            ["git", "svn", "hg"],
+            ["git", "svn", "mercurial", "save-code-now", "add-forge-now"],
         );
         // The loaders' arguments carry the pool's capacity: the staging git loader's 10 is bounded to 8.
         const {
             brokerSecret: _mode,
             amqpUrl: _amqp,
             managementUrl: _mgmt,
+            sentryDsn: _dsn,
+            sentryEnvironment: _env,
             capacity,
             ...git
         } = cfg.loaders[0].scaled;

@@ -3,6 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { loaderSettingsSchema } from "../../components/keda-scaled-loader/args";
 import { ROOT } from "../harness/program";
 
 describe("loader entrypoint", () => {
@@ -51,6 +52,22 @@ describe("loader entrypoint", () => {
             "--hostname",
             "loader-git@%h",
         ]);
+    });
+
+    it("a new container forgets an earlier container's stop: the preStop witness is removed", () => {
+        const witness = path.join(dir, "stopping");
+        fs.writeFileSync(witness, "");
+        const r = run({ SWH_STOP_WITNESS: witness });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(fs.existsSync(witness), false);
+    });
+
+    it("max-tasks-per-child falls back to the loader's default, in the entrypoint and the image alike", () => {
+        const fallback = String(loaderSettingsSchema.shape.maxTasksPerChild.parse(undefined));
+        assert.equal(fallback, "10", "SWH's value");
+        assert.ok(run({}).argv!.includes(`--max-tasks-per-child=${fallback}`));
+        const dockerfile = fs.readFileSync(path.join(ROOT, "images/loader/Dockerfile"), "utf8");
+        assert.match(dockerfile, new RegExp(`MAX_TASKS_PER_CHILD=${fallback} `));
     });
 
     it("oneshot mode (ScaledJob pods) runs one task in the solo pool", () => {

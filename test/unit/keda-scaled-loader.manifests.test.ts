@@ -1,8 +1,17 @@
 import { strict as assert } from "assert";
 import { LoaderSettings } from "../../components/keda-scaled-loader/args";
-import { PRE_STOP_COMMAND } from "../../components/keda-scaled-loader/manifests";
+import { spawnSync } from "child_process";
+import {
+    PRE_STOP_COMMAND,
+    SENTRY_DSN_KEY,
+    STOP_WITNESS,
+    brokerSecret,
+    envConfigMap,
+    podTemplate,
+} from "../../components/keda-scaled-loader/manifests";
+import { planLoader } from "../../components/keda-scaled-loader/plan";
 import { DIGEST_REF } from "../fixtures";
-import { base, objectsOf } from "../harness/loader-objects";
+import { base, key, objectsOf } from "../harness/loader-objects";
 import { validateObject } from "../harness/schemas";
 
 const variants: [string, LoaderSettings][] = [
@@ -52,7 +61,7 @@ describe("loader builders", () => {
         assert.deepEqual(c.command, ["/opt/swh/entrypoint.sh"]);
         assert.deepEqual(c.resources, {
             requests: { cpu: "500m", memory: "512Mi" },
-            limits: { memory: "1Gi" },
+            limits: { memory: "20Gi" },
         });
         assert.equal(pod.terminationGracePeriodSeconds, 5400);
         assert.equal(pod.priorityClassName, "normal-workload");
@@ -68,12 +77,96 @@ describe("loader builders", () => {
         assert.deepEqual(deployment.spec.strategy.rollingUpdate, { maxSurge: 1, maxUnavailable: 1 });
     });
 
-    it("preStop sends one SIGTERM to PID 1 and then only waits", () => {
-        const { deployment } = objectsOf(base);
-        const cmd = deployment.spec.template.spec.containers[0].lifecycle.preStop.exec.command;
-        assert.deepEqual(cmd, PRE_STOP_COMMAND);
-        assert.equal((cmd[2].match(/kill -TERM/g) ?? []).length, 1);
-        assert.match(cmd[2], /while kill -0 1/);
+    it("preStop sends Celery (PID 1) one SIGTERM however often it runs, then waits for it to exit", function () {
+        this.timeout(20000);
+        const { deployment, env } = objectsOf(base);
+        const c = deployment.spec.template.spec.containers[0];
+        assert.deepEqual(c.lifecycle.preStop.exec.command, PRE_STOP_COMMAND);
+        assert.equal(env.data.SWH_STOP_WITNESS, STOP_WITNESS);
+        // In a PID namespace of its own, PID 1 counts SIGTERMs; the hook runs, then runs again while the first
+        // run waits (a retried hook). /tmp is a private tmpfs, as the pod's /tmp emptyDir.
+        const pid1 = [
+            "import json, os, signal, subprocess, sys, time",
+            "n = 0",
+            "def term(*_):",
+            "    global n; n += 1",
+            "signal.signal(signal.SIGTERM, term)",
+            `env = dict(os.environ, SWH_STOP_WITNESS=${JSON.stringify(STOP_WITNESS)})`,
+            "hook = json.loads(sys.argv[1])",
+            "first = subprocess.Popen(hook, env=env); time.sleep(0.5)",
+            "again = subprocess.Popen(hook, env=env); time.sleep(1.5)",
+            "print(json.dumps({'sigterms': n, 'waiting': [first.poll() is None, again.poll() is None]}))",
+        ].join("\n");
+        const r = spawnSync(
+            "unshare",
+            [
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "--mount",
+                "sh",
+                "-c",
+                'mount -t tmpfs tmpfs /tmp && exec python3 -c "$0" "$1"',
+                pid1,
+                JSON.stringify(PRE_STOP_COMMAND),
+            ],
+            { encoding: "utf8", timeout: 20000 },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(JSON.parse(r.stdout), { sigterms: 1, waiting: [true, true] });
+    });
+
+    it("/tmp is an emptyDir of SWH's shape: memory-backed for git, on disk for the others, bounded", () => {
+        const git = objectsOf(base).deployment.spec.template.spec;
+        assert.deepEqual(
+            git.volumes.find((v: { name: string }) => v.name === "tmp"),
+            { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Gi" } },
+        );
+        assert.deepEqual(git.containers[0].resources.limits, { memory: "20Gi" });
+        assert.ok(git.containers[0].volumeMounts.some((m: { mountPath: string }) => m.mountPath === "/tmp"));
+        const svn = objectsOf({ ...base, loader: "svn" }).deployment.spec.template.spec;
+        assert.deepEqual(
+            svn.volumes.find((v: { name: string }) => v.name === "tmp"),
+            { name: "tmp", emptyDir: { sizeLimit: "10Gi" } },
+        );
+        assert.deepEqual(svn.containers[0].resources.limits, { memory: "1Gi" });
+        // A smaller limit: the memory-backed /tmp takes what the limit leaves above the request.
+        const sized = (limit: string) =>
+            objectsOf({ ...base, limits: { memory: limit } }).deployment.spec.template.spec.volumes[0]
+                .emptyDir;
+        assert.deepEqual(sized("4Gi"), { medium: "Memory", sizeLimit: "3584Mi" });
+        assert.deepEqual(sized("640Mi"), { sizeLimit: "10Gi" }, "on disk when under 256Mi would be left");
+        assert.throws(
+            () =>
+                objectsOf({
+                    ...base,
+                    limits: { memory: "1Gi" },
+                    tmp: { medium: "memory", sizeLimit: "1Gi" },
+                }),
+            /test\.tmp\.sizeLimit: expected at most limits\.memory - requests\.memory \(1Gi - 512Mi\) for a memory-backed \/tmp/,
+        );
+        assert.doesNotThrow(() =>
+            objectsOf({ ...base, limits: { memory: "1Gi" }, tmp: { medium: "disk", sizeLimit: "20Gi" } }),
+        );
+    });
+
+    it("Sentry: the DSN from the broker Secret, the environment from the ConfigMap; nothing when off", () => {
+        const plan = { ...planLoader(base, key), sentry: { environment: "staging" } };
+        // any: the template as plain JSON, navigated by the assertions.
+        const c: any = JSON.parse(JSON.stringify(podTemplate(plan, DIGEST_REF))).spec.containers[0];
+        assert.deepEqual(
+            (c.env as { name: string }[]).find((e) => e.name === "SWH_SENTRY_DSN"),
+            {
+                name: "SWH_SENTRY_DSN",
+                valueFrom: { secretKeyRef: { name: "loader-git-broker", key: SENTRY_DSN_KEY } },
+            },
+        );
+        assert.equal(JSON.parse(JSON.stringify(envConfigMap(plan))).data.SWH_SENTRY_ENVIRONMENT, "staging");
+        assert.ok(
+            SENTRY_DSN_KEY in (brokerSecret(plan, "a", "b", "https://k@sentry.test/1").stringData as object),
+        );
+        const off = objectsOf(base);
+        assert.doesNotMatch(JSON.stringify(off), /SENTRY/);
     });
 
     it("the worker config with the broker credentials goes to the Secret, never the ConfigMap", () => {

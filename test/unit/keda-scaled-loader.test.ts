@@ -112,7 +112,10 @@ describe("components under Pulumi mocks", () => {
                 false,
             );
             const pod = r.named("loader-svn-deployment").inputs.spec.template.spec;
-            assert.equal(pod.volumes[0].secret.secretName, "loader-svn-broker");
+            assert.equal(
+                pod.volumes.find((v: { name: string }) => v.name === "config").secret.secretName,
+                "loader-svn-broker",
+            );
             assert.deepEqual(
                 r.named("loader-svn-trigger-auth").inputs.spec.secretTargetRef[0].name,
                 "loader-svn-broker",

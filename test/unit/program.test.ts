@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ALL_SECRETS, RANCHER_API_TOKEN } from "../fixtures";
+import { ALL_SECRETS, RANCHER_API_TOKEN, SENTRY_DSN } from "../fixtures";
 import { FAKE_SECRETS, runProgram, stackConfig } from "../harness/program";
 import { isSecretAt, plainStrings, resolve } from "../harness/pulumi";
 import { gvkOfType, validateObject } from "../harness/schemas";
@@ -43,12 +43,34 @@ describe("the stack program (index.ts) on the staging config, under mocks", func
     it("deploys one ScaledObject per loader with one RabbitMQ trigger per queue, bounded by the pool", async () => {
         const sos = run.recorder.ofType("kubernetes:keda.sh/v1alpha1:ScaledObject");
         assert.deepEqual(sos.map((s) => s.inputs.metadata.name).sort(), [
+            "loader-add-forge-now",
             "loader-git",
-            "loader-hg",
+            "loader-mercurial",
+            "loader-save-code-now",
             "loader-svn",
         ]);
         const git = sos.find((s) => s.inputs.metadata.name === "loader-git")!.inputs;
-        assert.equal(git.spec.triggers.length, 5);
+        // Save code now runs apart from the bulk loaders: its own queues, a warm worker, high priority.
+        const scn = sos.find((s) => s.inputs.metadata.name === "loader-save-code-now")!.inputs;
+        assert.ok(
+            scn.spec.triggers.every((t: { metadata: { queueName: string } }) =>
+                t.metadata.queueName.startsWith("save_code_now:"),
+            ),
+        );
+        assert.equal(scn.spec.minReplicaCount, 1);
+        assert.equal(scn.spec.idleReplicaCount, undefined, "one worker stays warm");
+        assert.equal(
+            run.recorder.named("loader-save-code-now-deployment").inputs.spec.template.spec.priorityClassName,
+            "high-workload",
+        );
+        assert.ok(
+            git.spec.triggers.every(
+                (t: { metadata: { queueName: string } }) =>
+                    !/^(save_code_now|add_forge_now):/.test(t.metadata.queueName),
+            ),
+            "the bulk git loader consumes no save-code-now or add-forge-now queue",
+        );
+        assert.equal(git.spec.triggers.length, 3);
         assert.ok(
             git.spec.triggers.every(
                 (t: { metadata: Record<string, string> }) =>
@@ -80,7 +102,7 @@ describe("the stack program (index.ts) on the staging config, under mocks", func
 
     it("waits for KEDA before ScaledObjects and for each image before its Deployment", () => {
         const r = run.recorder;
-        for (const l of ["git", "svn", "hg"]) {
+        for (const l of ["git", "svn", "mercurial", "save-code-now", "add-forge-now"]) {
             assert.ok(r.dependenciesOf(`loader-${l}-scaledobject`).includes("keda-keda"));
             assert.ok(r.dependenciesOf(`loader-${l}-deployment`).includes(`image-${l}-image`));
             assert.match(
@@ -106,7 +128,39 @@ describe("the stack program (index.ts) on the staging config, under mocks", func
         const refs = (
             await resolve(pulumi.output(run.result.imageRefs as Record<string, pulumi.Output<string>>))
         ).value;
-        assert.deepEqual(Object.keys(refs).sort(), ["git", "hg", "svn"]);
+        assert.deepEqual(Object.keys(refs).sort(), [
+            "add-forge-now",
+            "git",
+            "mercurial",
+            "save-code-now",
+            "svn",
+        ]);
+    });
+
+    it("gives every loader the Sentry DSN from its broker Secret and the stack's environment", () => {
+        const loaders = run.recorder
+            .ofType("kubernetes:apps/v1:Deployment")
+            .filter((d) => d.name.startsWith("loader-"));
+        assert.equal(loaders.length, 5);
+        for (const d of loaders) {
+            const name = d.inputs.metadata.name;
+            const env = d.inputs.spec.template.spec.containers[0].env as { name: string }[];
+            assert.deepEqual(
+                env.find((e) => e.name === "SWH_SENTRY_DSN"),
+                {
+                    name: "SWH_SENTRY_DSN",
+                    valueFrom: { secretKeyRef: { name: `${name}-broker`, key: "sentry-dsn" } },
+                },
+                name,
+            );
+            const secret = run.recorder.named(`${name}-broker`);
+            assert.equal(secret.inputs.stringData["sentry-dsn"], SENTRY_DSN);
+            assert.ok(
+                isSecretAt(secret.raw, ["stringData", "sentry-dsn"]) ||
+                    isSecretAt(secret.raw, ["stringData"]),
+            );
+            assert.equal(run.recorder.named(`${name}-env`).inputs.data.SWH_SENTRY_ENVIRONMENT, "staging");
+        }
     });
 });
 

@@ -93,8 +93,8 @@ describe("autoscaling box: nodes and stack", () => {
         ).map((l) => l.image);
         const deployments = run.recorder.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment");
         assert.deepEqual(
-            deployments.map((d) => d.inputs.spec.template.spec.containers[0].image),
-            images,
+            deployments.map((d) => d.inputs.spec.template.spec.containers[0].image).sort(),
+            images.sort(),
         );
     });
 });
