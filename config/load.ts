@@ -14,6 +14,7 @@ import {
 } from "../components/keda-scaled-loader";
 import { LoaderImageArgs } from "../components/loader-image/args";
 import { ObservabilityStackArgs } from "../components/observability-stack/args";
+import { planObservability } from "../components/observability-stack/plan";
 import {
     RancherServerArgs,
     checkRancherSupportsKubernetes,
@@ -371,6 +372,9 @@ function collect<T>(problems: string[], f: () => T): T | undefined {
  */
 function crossChecks(cfg: StructuredConfig, problems: string[]): NodeCapacity[] | undefined {
     if (cfg.rancher) collect(problems, () => planRancherServer("rancher", cfg.rancher!, under("rancher")));
+    if (cfg.observability.enabled) {
+        collect(problems, () => planObservability(cfg.observability, under("observability")));
+    }
     const pool = collect(problems, () => planPool("pool", cfg.pool, under("pool")));
     if (cfg.rancher && cfg.existingRancher) {
         problems.push(

@@ -24,13 +24,32 @@ export const logShippingSchema = z.strictObject({
 });
 export type LogShippingSpec = z.output<typeof logShippingSchema>;
 
+/** Rancher monitoring's namespaces (rancher-monitoring chart): its Prometheus, and where its Grafana reads dashboards. */
+export const RANCHER_MONITORING = {
+    namespace: "cattle-monitoring-system",
+    dashboards: "cattle-dashboards",
+} as const;
+
+/** The monitoring modes: everything of our own, or the cluster's Rancher monitoring (SWH's clusters). */
+export const MONITORING_MODES = ["self-contained", "rancher"] as const;
+
 export const observabilityStackSchema = z.strictObject({
     namespace: dnsLabel.default("swh-monitoring").describe("Namespace of the monitoring pieces."),
+    monitoring: z
+        .enum(MONITORING_MODES, { error: 'expected "self-contained" or "rancher"' })
+        .default("self-contained")
+        .describe(
+            '"self-contained": this stack installs kube-prometheus-stack and may ship logs. "rancher": the ' +
+                "cluster runs Rancher monitoring (SWH's clusters): its Prometheus scrapes the ServiceMonitors and " +
+                `rules (it selects every namespace), the dashboard goes to ${RANCHER_MONITORING.dashboards} where ` +
+                "its Grafana reads dashboards, and logs are left to the cluster's own collector (no logs key).",
+        ),
     installPrometheus: z
         .boolean()
-        .default(true)
+        .optional()
         .describe(
-            "Install kube-prometheus-stack; false when the cluster already runs one (rancher-monitoring).",
+            "Install kube-prometheus-stack. Defaults to true in self-contained mode; false when the cluster " +
+                "already runs one. Never in rancher mode.",
         ),
     prometheusChartVersion: version
         .default(versions.kubePrometheusStack)
@@ -49,6 +68,8 @@ export const observabilityStackSchema = z.strictObject({
         .default(versions.otelCollectorImage)
         .describe("OpenTelemetry collector (contrib) image, ships pod logs."),
 });
+
+export type ObservabilityStackSettings = z.output<typeof observabilityStackSchema>;
 
 /** Arguments of {@link ObservabilityStack}; the Kubernetes provider comes in `opts`. */
 export type ObservabilityStackArgs = z.input<typeof observabilityStackSchema> & {

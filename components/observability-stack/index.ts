@@ -4,6 +4,7 @@ import { ArgumentError, argKey } from "../common/errors";
 import { parseArgs } from "../common/schema";
 import { chartRepos } from "../common/versions";
 import { ObservabilityStackArgs, observabilityStackSchema } from "./args";
+import { planObservability } from "./plan";
 import { prometheusRule } from "./alerts";
 import { dashboardConfigMap } from "./dashboard";
 import { collectorConfigMap, collectorDaemonSet, collectorSecret } from "./logging";
@@ -11,6 +12,7 @@ import { kedaServiceMonitors, statsdServiceMonitor } from "./monitors";
 import { statsdConfigMap, statsdDeployment, statsdEndpoint, statsdService } from "./statsd";
 
 export * from "./args";
+export { ObservabilityPlan, planObservability } from "./plan";
 
 /**
  * What operators watch the elastic workers with: statsd exporter with SWH's mapping, Prometheus (pinned
@@ -34,6 +36,7 @@ export class ObservabilityStack extends pulumi.ComponentResource {
         if (logs?.username && elasticsearchPassword === undefined) {
             throw new ArgumentError(key("elasticsearchPassword"), "a password when logs.username is set");
         }
+        const plan = planObservability(s, key);
         super("swh:elastic:ObservabilityStack", name, {}, opts);
         this.namespace = namespace;
 
@@ -41,7 +44,7 @@ export class ObservabilityStack extends pulumi.ComponentResource {
         const o = { parent: this };
         const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespace } }, o);
         const inNs = { ...o, dependsOn: [ns] };
-        if (s.installPrometheus) {
+        if (plan.installPrometheus) {
             this.prometheus = new k8s.helm.v3.Release(
                 `${name}-prometheus`,
                 {
@@ -94,7 +97,11 @@ export class ObservabilityStack extends pulumi.ComponentResource {
             prometheusRule(namespace, loaderNamespaces),
             crOpts,
         );
-        new k8s.core.v1.ConfigMap(`${name}-dashboard`, dashboardConfigMap(namespace, loaderNamespaces), inNs);
+        new k8s.core.v1.ConfigMap(
+            `${name}-dashboard`,
+            dashboardConfigMap(plan.dashboardNamespace, loaderNamespaces),
+            inNs,
+        );
 
         if (logs) {
             const withPassword = elasticsearchPassword !== undefined;
@@ -123,7 +130,9 @@ export class ObservabilityStack extends pulumi.ComponentResource {
         this.logShipping = pulumi.output(
             logs
                 ? `to ${logs.url}: ${logs.swhIndex} (namespaces ${logs.swhNamespaces}), ${logs.systemIndex}`
-                : "off (no logs.url)",
+                : s.monitoring === "rancher"
+                  ? "left to the cluster's own collector (monitoring: rancher)"
+                  : "off (no logs.url)",
         );
         this.registerOutputs({ statsdEndpoint: this.statsdEndpoint, logShipping: this.logShipping });
     }

@@ -231,6 +231,16 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
         /^elastic-workers:loaders\[0\]\.requests\.memory: expected a memory quantity like "512Mi" or "8Gi"; got 512$/,
     ],
     [
+        "Rancher monitoring and logs shipped by this stack too",
+        (d) => set(d, ["observability", "monitoring"], "rancher"),
+        /^elastic-workers:observability\.installPrometheus: expected false or unset with monitoring "rancher"/,
+    ],
+    [
+        "Rancher monitoring and a log shipper of ours",
+        (d) => set(d, ["observability"], { monitoring: "rancher", logs: { url: "http://es.test:9200" } }),
+        /^elastic-workers:observability\.logs: expected unset with monitoring "rancher"/,
+    ],
+    [
         "k3s version malformed",
         (d) => set(d, ["rancher", "k3sVersion"], "1.33"),
         /^elastic-workers:rancher\.k3sVersion: expected a k3s release/,

@@ -29,6 +29,21 @@ describe("components under Pulumi mocks", () => {
             assert.match((await resolve(result.logShipping)).value, /swh-logs.*system-logs/);
         });
 
+        it("beside Rancher monitoring: no Prometheus of its own, the dashboard where Rancher's Grafana reads, no log shipper", async () => {
+            const { recorder: r, result } = await runUnderMocks(
+                () => new ObservabilityStack("obs", { monitoring: "rancher" }),
+            );
+            assert.deepEqual(r.ofType("kubernetes:helm.sh/v3:Release"), []);
+            const dashboard = r.named("obs-dashboard").inputs.metadata;
+            assert.equal(dashboard.namespace, "cattle-dashboards");
+            assert.equal(dashboard.labels.grafana_dashboard, "1");
+            assert.deepEqual(r.ofType("kubernetes:apps/v1:DaemonSet"), []);
+            // What Rancher's Prometheus scrapes (it selects ServiceMonitors and rules in every namespace).
+            for (const name of ["obs-statsd-monitor", "obs-keda-operator-monitor", "obs-alerts"])
+                r.named(name);
+            assert.match((await resolve(result.logShipping)).value, /cluster's own collector/);
+        });
+
         it("requires the Elasticsearch password when a user is set", async () => {
             await runUnderMocks(() =>
                 assert.throws(
