@@ -14,6 +14,7 @@ import {
     ObservabilityStack,
     RancherServer,
     WorkerNodePool,
+    prebuiltImageRef,
     rancherApiProvider,
     rancherTls,
 } from "./components";
@@ -72,7 +73,7 @@ export function buildStack(cfg: StackConfig) {
     for (const loader of cfg.loaders) {
         const imageRef = loader.build
             ? new LoaderImage(`image-${loader.loader}`, loader.build).ref
-            : pulumi.output(loader.prebuiltImage!);
+            : prebuiltImageRef(loader.prebuiltImage!);
         const scaled = new KedaScaledLoader(
             `loader-${loader.loader}`,
             { ...loader.scaled, image: imageRef, kedaOperator: keda, statsd: observability?.statsdEndpoint },

@@ -247,8 +247,18 @@ function componentArgs(
     nodes: NodeCapacity[],
 ): StackConfig {
     const sshPrivateKey = secrets.sshPrivateKey ?? "";
-    const { registry, username, baseImage, releaseDate, pipIndexUrl, pipCaBundle, builder, push, namespace } =
-        cfg.images;
+    const {
+        registry,
+        username,
+        baseImage,
+        releaseDate,
+        pipIndexUrl,
+        pipCaBundle,
+        builder,
+        push,
+        buildOnPreview,
+        namespace,
+    } = cfg.images;
     const { enabled, ...observability } = cfg.observability;
     return {
         environment: program.environment,
@@ -289,6 +299,7 @@ function componentArgs(
                 pipCaBundle,
                 builder,
                 push,
+                buildOnPreview,
             },
             scaled: {
                 ...settings,

@@ -13,7 +13,7 @@ import {
 } from "../components/loader-image/args";
 import { observabilityStackSchema } from "../components/observability-stack/args";
 import { existingRancherSchema, rancherServerSchema } from "../components/rancher-server/args";
-import { digestPinnedImage, imageReference } from "../components/common/schema";
+import { imageReference, prebuiltImage } from "../components/common/schema";
 import { workerNodePoolSchema } from "../components/worker-node-pool/args";
 
 export const imagesSchema = imageSettingsSchema
@@ -31,9 +31,12 @@ export const loaderSchema = loaderSettingsSchema
         packages: loaderImageSchema.shape.packages
             .optional()
             .describe("Pinned pip packages to build this loader's image from (or `image`)."),
-        image: digestPinnedImage
+        image: prebuiltImage
             .optional()
-            .describe("A prebuilt, digest-pinned image, instead of `packages`."),
+            .describe(
+                "A prebuilt image instead of `packages`: digest-pinned, or a tag as SWH publishes them, resolved " +
+                    "to its digest at every preview (@pulumi/docker getRegistryImage) so the Deployment is pinned.",
+            ),
         baseImage: imageReference
             .optional()
             .describe("Base image of this loader's build. Defaults to images.baseImage."),

@@ -128,6 +128,28 @@ export const DIGEST_PINNED = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
 export const digestPinnedImage = text(
     "expected a digest-pinned image reference (repository@sha256:<64 hex>)",
 ).regex(DIGEST_PINNED, "expected a digest-pinned image reference (repository@sha256:<64 hex>)");
+/** A tagged reference's repository and tag (`127.0.0.1:5000/swh/loader_git:1` → `127.0.0.1:5000/swh/loader_git`, `1`). */
+export function splitTag(ref: string): { repository: string; tag: string } | undefined {
+    const slash = ref.lastIndexOf("/");
+    const colon = ref.lastIndexOf(":");
+    if (colon <= slash || ref.includes("@")) return undefined;
+    return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+}
+/** A tag other than `latest` on a repository (SWH publishes `<date>.<n>` tags). */
+function isPinnedTag(ref: string): boolean {
+    const t = splitTag(ref);
+    return (
+        t !== undefined &&
+        /^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:\d+\/[a-z0-9._/-]+)?$/.test(t.repository) &&
+        /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t.tag) &&
+        t.tag !== "latest"
+    );
+}
+/** An image a registry already holds: pinned by digest, or by a tag that is resolved to its digest at preview. */
+export const prebuiltImage = text(
+    "expected a digest-pinned image (repository@sha256:<64 hex>) or a tag other than latest " +
+        '(e.g. "registry.example.org/swh/loader_git:20251120.1", resolved to its digest at preview)',
+).refine((v) => DIGEST_PINNED.test(v) || isPinnedTag(v));
 export const imageReference = text('expected an image reference like "python:3.11-bookworm"').regex(
     /^[a-z0-9./:@_-]+$/,
     'expected an image reference like "python:3.11-bookworm"',

@@ -58,6 +58,13 @@ export const imageSettingsSchema = z.strictObject({
         .boolean()
         .default(true)
         .describe("Push the image; false only builds (the image has no digest then)."),
+    buildOnPreview: z
+        .boolean()
+        .default(true)
+        .describe(
+            "Build during `pulumi preview` too (without pushing), so a broken Dockerfile or package pin fails " +
+                "the merge request's preview rather than `up`; `up` then builds from BuildKit's cache.",
+        ),
 });
 
 export const loaderImageSchema = imageSettingsSchema.extend({

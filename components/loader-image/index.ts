@@ -8,6 +8,7 @@ import { ImagePlan, LOADER_CONTEXT, imagePlan } from "./build";
 
 export * from "./args";
 export { ImagePlan, LOADER_CONTEXT, imagePlan } from "./build";
+export { prebuiltImageRef } from "./prebuilt";
 
 /**
  * Builds the loader image for one loader type and pushes it with credentials; outputs a digest-pinned
@@ -39,8 +40,7 @@ export class LoaderImage extends pulumi.ComponentResource {
                 tags: this.plan.tags.map((t) => `${this.plan.repository}:${t}`),
                 platforms: ["linux/amd64"],
                 push,
-                // MR previews plan the image without building it; `up` builds.
-                buildOnPreview: false,
+                buildOnPreview: s.buildOnPreview,
                 ...(s.builder ? { builder: { name: s.builder } } : {}),
                 ...(pipCa ? { secrets: { "pip-ca": pulumi.secret(pipCa) } } : {}),
                 registries: s.username

@@ -123,6 +123,8 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
 
 export class Recorder {
     readonly resources: Recorded[] = [];
+    /** Invokes (data sources) the program made, in order. */
+    readonly calls: { token: string; inputs: Record<string, unknown> }[] = [];
 
     /** Resources of a type, optionally whose name ends with `suffix`. */
     ofType(type: string): Recorded[] {
@@ -152,6 +154,14 @@ export class Recorder {
     }
 }
 
+/** The docker provider's registry lookup (getRegistryImage). */
+export const REGISTRY_IMAGE_TOKEN = "docker:index/getRegistryImage:getRegistryImage";
+
+/** What a registry answers for a tag under mocks: a digest derived from the reference, so each tag has its own. */
+export function registryImage(name: string) {
+    return { id: name, name, sha256Digest: `sha256:${createHash("sha256").update(name).digest("hex")}` };
+}
+
 /**
  * Runs `program` under mocks with the given config and returns what it registered. `secretKeys` are the
  * config keys set as secrets. Waits until every registration has settled.
@@ -177,7 +187,10 @@ export async function runUnderMocks<T>(
                 id: `${args.name}-id`,
                 state: outputsFor(args.type, args.name, args.inputs),
             }),
-            call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+            call: (args: pulumi.runtime.MockCallArgs) => {
+                recorder.calls.push({ token: args.token, inputs: args.inputs });
+                return args.token === REGISTRY_IMAGE_TOKEN ? registryImage(args.inputs.name) : args.inputs;
+            },
         },
         opts.project ?? "elastic-workers",
         "test",

@@ -302,14 +302,20 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
         /^elastic-workers:loaders\[0\]\.image: expected either image or packages, not both/,
     ],
     [
-        "prebuilt image by tag",
+        "prebuilt image by the tag latest, which moves",
         (d) =>
             set(
                 set(d, [...git, "packages"], undefined),
                 [...git, "image"],
                 "docker.io/swh/loader_git:latest",
             ),
-        /^elastic-workers:loaders\[0\]\.image: expected a digest-pinned image/,
+        /^elastic-workers:loaders\[0\]\.image: expected a digest-pinned image \(repository@sha256:<64 hex>\) or a tag other than latest/,
+    ],
+    [
+        "prebuilt image without a tag",
+        (d) =>
+            set(set(d, [...git, "packages"], undefined), [...git, "image"], "127.0.0.1:5055/swh/loader_git"),
+        /^elastic-workers:loaders\[0\]\.image: expected a digest-pinned image .* or a tag other than latest/,
     ],
     [
         "warm workers without a floor",

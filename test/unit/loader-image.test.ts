@@ -59,7 +59,7 @@ describe("components under Pulumi mocks", () => {
                 r.named("without-ca-image").inputs.tags,
                 "same image content, same tags",
             );
-            assert.equal(withCa.inputs.buildOnPreview, false);
+            assert.equal(withCa.inputs.buildOnPreview, true, "a broken build fails the merge request's preview");
         });
 
         it("refuses a bundle that is not a PEM file", async () => {

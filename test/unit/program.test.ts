@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ALL_SECRETS, RANCHER_API_TOKEN, SENTRY_DSN } from "../fixtures";
 import { FAKE_SECRETS, runProgram, stackConfig } from "../harness/program";
-import { isSecretAt, plainStrings, resolve } from "../harness/pulumi";
+import { REGISTRY_IMAGE_TOKEN, isSecretAt, plainStrings, registryImage, resolve } from "../harness/pulumi";
 import { gvkOfType, validateObject } from "../harness/schemas";
 
 describe("the stack program (index.ts) on the staging config, under mocks", function () {
@@ -197,5 +197,36 @@ describe("the stack program registering into an existing Rancher (SWH's), under 
             value: "https://rancher.example.org",
             secret: false,
         });
+    });
+});
+
+describe("the stack program with images as SWH publishes them (tags), under mocks", function () {
+    this.timeout(60000);
+    const TAG = "container-registry.softwareheritage.org/swh/infra/swh-apps/loader_git:20251120.1";
+    let run: Awaited<ReturnType<typeof runProgram>>;
+    before(async () => {
+        const config = stackConfig("Pulumi.staging.yaml");
+        const loaders = JSON.parse(config["elastic-workers:loaders"]) as Record<string, unknown>[];
+        const { packages: _built, ...git } = loaders[0];
+        config["elastic-workers:loaders"] = JSON.stringify([{ ...git, image: TAG }, ...loaders.slice(1)]);
+        run = await runProgram(config);
+    });
+
+    it("resolves the tag to its digest through the registry and deploys the digest, building nothing for it", () => {
+        assert.deepEqual(
+            run.recorder.calls.filter((c) => c.token === REGISTRY_IMAGE_TOKEN).map((c) => c.inputs.name),
+            [TAG],
+        );
+        const image =
+            run.recorder.named("loader-git-deployment").inputs.spec.template.spec.containers[0].image;
+        assert.equal(
+            image,
+            `container-registry.softwareheritage.org/swh/infra/swh-apps/loader_git@${registryImage(TAG).sha256Digest}`,
+        );
+        assert.deepEqual(
+            run.recorder.resources.filter((r) => r.name === "image-git-image"),
+            [],
+            "no build for a prebuilt image",
+        );
     });
 });
