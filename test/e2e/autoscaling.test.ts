@@ -75,7 +75,9 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
 
     it("2. N tasks published: a worker within the polling interval, then min(ceil(N/value), what fits), never over a node's allocatable", async () => {
         const n = 40;
-        const seconds = 15;
+        // Long enough that the backlog still asks for every slot when the HPA's steps (4 pods per 15 s) get there:
+        // with 15 s tasks the queue fell below 2 x 10 within seconds of the tenth pod, and a loaded machine missed it.
+        const seconds = 30;
         publish(box, git.queues[0], n, seconds, `${run}-burst`);
         const t0 = Date.now();
         await until(
@@ -90,10 +92,17 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         assert.ok(firstWorker <= git.pollingInterval + 8, `first worker after ${firstWorker}s`);
 
         const expected = Math.min(Math.ceil(n / git.queueThreshold), fits.git);
-        const peak = await until(`git at ${expected} Running replicas`, 90, async () => {
-            const s = await state(git);
-            return s.running === expected ? s : undefined;
-        });
+        let last = "";
+        const peak = await until(
+            `git at ${expected} Running replicas`,
+            120,
+            async () => {
+                const s = await state(git);
+                last = JSON.stringify(s);
+                return s.running === expected ? s : undefined;
+            },
+            () => `last seen ${last}`,
+        );
         console.log(
             `      peak: ${JSON.stringify(peak)} (ceil(${n}/${git.queueThreshold}) = ${Math.ceil(n / git.queueThreshold)}, pool holds ${fits.git})`,
         );
