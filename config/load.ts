@@ -247,18 +247,9 @@ function componentArgs(
     nodes: NodeCapacity[],
 ): StackConfig {
     const sshPrivateKey = secrets.sshPrivateKey ?? "";
-    const {
-        registry,
-        username,
-        baseImage,
-        releaseDate,
-        pipIndexUrl,
-        pipCaBundle,
-        builder,
-        push,
-        buildOnPreview,
-        namespace,
-    } = cfg.images;
+    // Every image setting passes on to each loader's LoaderImage, but the repository namespace (it makes the
+    // repository) and the base image (a loader may have its own).
+    const { namespace, baseImage, ...imageSettings } = cfg.images;
     const { enabled, ...observability } = cfg.observability;
     return {
         environment: program.environment,
@@ -289,17 +280,10 @@ function componentArgs(
             build: packages && {
                 loader: settings.loader,
                 packages,
+                ...imageSettings,
                 baseImage: ownBase ?? baseImage,
-                registry,
                 repository: `${namespace}/loader_${settings.loader}`,
-                username,
                 password: secrets.registryPassword,
-                releaseDate,
-                pipIndexUrl,
-                pipCaBundle,
-                builder,
-                push,
-                buildOnPreview,
             },
             scaled: {
                 ...settings,
