@@ -17,6 +17,8 @@ export const versions = {
     kubePrometheusStack: "75.15.1",
     /** statsd exporter image, receives the workers' statsd on UDP 9125. */
     statsdExporterImage: "prom/statsd-exporter:v0.31.0",
+    /** python-json-logger, added to every built loader image: the JSON formatter of SWH's logging config. */
+    pythonJsonLogger: "3.3.0",
     /** OpenTelemetry collector (contrib build, for the elasticsearch exporter), ships pod logs. */
     otelCollectorImage: "otel/opentelemetry-collector-contrib:0.130.0",
 } as const;

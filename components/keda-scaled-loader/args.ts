@@ -173,6 +173,13 @@ export const loaderSettingsSchema = z.strictObject({
         .enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "expected DEBUG, INFO, WARNING or ERROR" })
         .default("INFO")
         .describe("Log level."),
+    logFormat: z
+        .enum(["json", "text"], { error: 'expected "json" or "text"' })
+        .default("json")
+        .describe(
+            "Worker logs: JSON lines as SWH ships them (SWH_LOG_CONFIG, python-json-logger's formatter, which " +
+                "built images include) or Celery's plain text.",
+        ),
     priority: z
         .enum(Object.keys(PRIORITY_CLASSES) as [Priority, ...Priority[]], {
             error: "expected low, normal or high",

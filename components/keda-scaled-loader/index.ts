@@ -7,6 +7,8 @@ import { KedaScaledLoaderArgs } from "./args";
 import {
     brokerSecret,
     envConfigMap,
+    loggingConfigMap,
+    loggingConfigYaml,
     loaderDeployment,
     namespaceManifest,
     objectNames,
@@ -83,6 +85,10 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         }
         const nsOpts = { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] };
         this.config = new k8s.core.v1.ConfigMap(`${name}-env`, envConfigMap(plan), nsOpts);
+        const logging =
+            plan.logFormat === "json"
+                ? new k8s.core.v1.ConfigMap(`${name}-logging`, loggingConfigMap(plan), nsOpts)
+                : undefined;
         if (createSecret) {
             this.brokerSecret = new k8s.core.v1.Secret(
                 `${name}-broker`,
@@ -94,7 +100,10 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         // Pods restart when their config changes. The hash covers the secret config when this component holds
         // it; a 64-bit digest reveals nothing of the password, and is a plain value in the pod spec below (kept
         // secret, it would make the whole spec secret and hide image and resource changes from MR previews).
-        const envHash = crypto.createHash("sha256").update(JSON.stringify(envConfigMap(plan).data));
+        const envHash = crypto
+            .createHash("sha256")
+            .update(JSON.stringify(envConfigMap(plan).data))
+            .update(plan.logFormat === "json" ? loggingConfigYaml(plan) : "");
         const configHash: pulumi.Input<string> = createSecret
             ? pulumi.secret(
                   pulumi
@@ -134,7 +143,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
                         known.apply(([ref, hash]) => loaderDeployment(plan, ref, hash).spec!),
                     ),
                 },
-                { ...nsOpts, dependsOn: [this.config, ...secretDeps] },
+                { ...nsOpts, dependsOn: [this.config, ...(logging ? [logging] : []), ...secretDeps] },
             );
             this.scaler = new k8s.apiextensions.CustomResource(`${name}-scaledobject`, scaledObject(plan), {
                 ...kedaOpts,
@@ -147,7 +156,15 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
                     ...scaledJob(plan, podTemplate(plan, "", undefined)),
                     spec: known.apply(([ref, hash]) => scaledJob(plan, podTemplate(plan, ref, hash)).spec),
                 },
-                { ...kedaOpts, dependsOn: [...kedaOpts.dependsOn, this.config, this.triggerAuthentication] },
+                {
+                    ...kedaOpts,
+                    dependsOn: [
+                        ...kedaOpts.dependsOn,
+                        this.config,
+                        ...(logging ? [logging] : []),
+                        this.triggerAuthentication,
+                    ],
+                },
             );
         }
         this.maxReplicas = pulumi.output(plan.maxReplicas);

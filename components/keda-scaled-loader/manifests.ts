@@ -29,6 +29,7 @@ function meta(plan: LoaderPlan, name: string): k8s.types.input.meta.v1.ObjectMet
 export function objectNames(plan: LoaderPlan) {
     return {
         env: `${plan.baseName}-env`,
+        logging: `${plan.baseName}-logging`,
         broker: `${plan.baseName}-broker`,
         triggerAuth: `${plan.baseName}-rabbitmq`,
         workload: plan.baseName,
@@ -55,8 +56,52 @@ export function envConfigMap(plan: LoaderPlan): inputs.core.v1.ConfigMap {
             STATSD_TAGS: `deployment:${plan.baseName}`,
             WORKER_MODE: plan.mode === "job" ? "oneshot" : "worker",
             SWH_STOP_WITNESS: STOP_WITNESS,
+            ...(plan.logFormat === "json" ? { SWH_LOG_CONFIG: `${LOGGING_DIR}/${LOGGING_FILE}` } : {}),
             ...(plan.sentry ? { SWH_SENTRY_ENVIRONMENT: plan.sentry.environment ?? "" } : {}),
         },
+    };
+}
+
+/** Where the logging config is mounted, apart from /etc/swh (the broker Secret's volume). */
+export const LOGGING_DIR = "/etc/swh-logging";
+export const LOGGING_FILE = "logging.yml";
+
+/**
+ * SWH's logging config for JSON logs (swh-charts' loader template): read by swh.scheduler's Celery app through
+ * SWH_LOG_CONFIG. `pythonjsonlogger.jsonlogger` works with python-json-logger 2 and 3 (3 keeps it as an alias).
+ */
+export function loggingConfigYaml(plan: LoaderPlan): string {
+    const level = plan.logLevel;
+    return YAML.stringify({
+        version: 1,
+        disable_existing_loggers: false,
+        formatters: {
+            json: {
+                class: "pythonjsonlogger.jsonlogger.JsonFormatter",
+                format:
+                    "%(asctime)s:%(threadName)s:%(pathname)s:%(lineno)s:%(funcName)s:%(task_name)s:" +
+                    "%(task_id)s:%(name)s:%(levelname)s:%(message)s",
+            },
+        },
+        handlers: {
+            console: { class: "logging.StreamHandler", formatter: "json", stream: "ext://sys.stdout" },
+        },
+        loggers: {
+            amqp: { level: "WARNING" },
+            urllib3: { level: "WARNING" },
+            celery: { level },
+            "celery.task": { level },
+            swh: { level },
+        },
+        root: { level, handlers: ["console"] },
+    });
+}
+
+/** The ConfigMap holding the logging config (JSON logs only). */
+export function loggingConfigMap(plan: LoaderPlan): inputs.core.v1.ConfigMap {
+    return {
+        metadata: meta(plan, objectNames(plan).logging),
+        data: { [LOGGING_FILE]: loggingConfigYaml(plan) },
     };
 }
 
@@ -180,10 +225,16 @@ export function podTemplate(
                     volumeMounts: [
                         { name: "config", mountPath: "/etc/swh", readOnly: true },
                         { name: "tmp", mountPath: "/tmp" },
+                        ...(plan.logFormat === "json"
+                            ? [{ name: "logging", mountPath: LOGGING_DIR, readOnly: true }]
+                            : []),
                     ],
                 },
             ],
             volumes: [
+                ...(plan.logFormat === "json"
+                    ? [{ name: "logging", configMap: { name: names.logging } }]
+                    : []),
                 {
                     name: "tmp",
                     emptyDir: {

@@ -40,6 +40,7 @@ export interface LoaderPlan {
     concurrency: number;
     maxTasksPerChild: number;
     logLevel: string;
+    logFormat: "json" | "text";
     priorityClassName: string;
     taskTimeoutSeconds: number;
     terminationGracePeriodSeconds: number;
@@ -190,6 +191,7 @@ export function planLoader(
         concurrency: s.concurrency,
         maxTasksPerChild: s.maxTasksPerChild,
         logLevel: s.logLevel,
+        logFormat: s.logFormat,
         priorityClassName: PRIORITY_CLASSES[s.priority].name,
         taskTimeoutSeconds,
         terminationGracePeriodSeconds: grace,

@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
+import { versions } from "../common/versions";
 import { ArgumentError } from "../common/errors";
 import { parseArgs } from "../common/schema";
 import { DEFAULT_REPOSITORY_NAMESPACE, loaderImageSchema } from "./args";
@@ -71,9 +72,13 @@ export function imagePlan(spec: ImagePlanSpec, key: (field: string) => string): 
     if (!fs.existsSync(path.join(contextDir, "Dockerfile"))) {
         throw new ArgumentError(key("context"), "a directory holding a Dockerfile", contextDir);
     }
+    // SWH's JSON logging (the loaders' SWH_LOG_CONFIG) needs python-json-logger; the operator's own pin wins.
+    const jsonLogger = s.packages.some((p) => /^python[-_.]json[-_.]logger==/i.test(p))
+        ? []
+        : [`python-json-logger==${versions.pythonJsonLogger}`];
     const buildArgs: Record<string, string> = {
         BASE_IMAGE: s.baseImage,
-        SWH_PACKAGES: s.packages.join(" "),
+        SWH_PACKAGES: [...s.packages, ...jsonLogger].join(" "),
         ...(s.pipIndexUrl ? { PIP_INDEX_URL: s.pipIndexUrl } : {}),
     };
     const hash = contentHash(contextDir, buildArgs);

@@ -227,13 +227,14 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
             "pulumi:pulumi:Stack",
             "swh:elastic:KedaScaledLoader",
         ]);
-        // The Stack, the component and its six Kubernetes objects (the default provider is not a step).
-        assert.deepEqual(fresh.changeSummary, { create: 8 });
-        assert.equal(fresh.steps.length, 8);
+        // The Stack, the component and its seven Kubernetes objects (namespace, env and logging ConfigMaps, broker
+        // Secret, Deployment, TriggerAuthentication, ScaledObject); the default provider is not a step.
+        assert.deepEqual(fresh.changeSummary, { create: 9 });
+        assert.equal(fresh.steps.length, 9);
         try {
             await pulumiOk(["up", "--yes", "--stack", "box"], { ...opts, label: "example up" });
             const again = await previewPlan("box", opts);
-            assert.deepEqual(again.changeSummary, { same: 8 });
+            assert.deepEqual(again.changeSummary, { same: 9 });
             const so = await box.kube.get(
                 "/apis/keda.sh/v1alpha1/namespaces/swh-example-git/scaledobjects/loader-git",
             );

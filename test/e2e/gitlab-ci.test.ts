@@ -11,6 +11,7 @@ import * as path from "path";
 import { prepareLocal, stopLocalServices } from "../rig/demo";
 import { pulumiOk } from "../rig/engine/cli";
 import { ROOT, engineEnv } from "../rig/engine/env";
+import { LOCAL_RESOURCES } from "./fixtures/local-plan";
 
 const GCL = path.join(ROOT, "node_modules/.bin/gitlab-ci-local");
 
@@ -84,18 +85,18 @@ describe(".gitlab-ci.yml under gitlab-ci-local", function () {
                 env,
             );
             assert.equal(mr.status, 0, mr.out.slice(-4000));
-            assert.match(mr.out, /27 to create/);
+            assert.match(mr.out, new RegExp(`${LOCAL_RESOURCES} to create`));
             const plan = JSON.parse(fs.readFileSync(path.join(clone, "plan.json"), "utf8"));
-            // The 27 planned resources, plus the docker-build default provider the plan also records.
+            // The planned resources, plus the docker-build default provider the plan also records.
             const planned = Object.keys(plan.resourcePlans).filter(
                 (urn) => !/::default(_[0-9_]+)?$/.test(urn),
             );
-            assert.equal(planned.length, 27, Object.keys(plan.resourcePlans).join("\n"));
+            assert.equal(planned.length, LOCAL_RESOURCES, Object.keys(plan.resourcePlans).join("\n"));
 
             const up = gcl(["--force-shell-executor", ...variables, "--needs", "up"], env);
             assert.equal(up.status, 0, up.out.slice(-4000));
             assert.match(up.out, /pulumi up --yes --policy-pack policy --non-interactive --plan plan.json/);
-            assert.match(up.out, /27 created/);
+            assert.match(up.out, new RegExp(`${LOCAL_RESOURCES} created`));
             assert.match(up.out, /PASS +up/);
         } finally {
             await pulumiOk(["destroy", "--yes", "--stack", "local"], { cwd: clone, env, label: "destroy" });

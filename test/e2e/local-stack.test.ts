@@ -15,6 +15,7 @@ import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack, stackOutputs }
 import { ROOT } from "../rig/engine/env";
 import { RegistryAccess, registryDigest, registryTags } from "../rig/e2e/env";
 import { validateObject } from "../harness/schemas";
+import { LOCAL_PLAN, LOCAL_RESOURCES } from "./fixtures/local-plan";
 
 /** Runs a command, echoing its output with a prefix, and returns the output. */
 function run(cmd: string, args: string[], label: string): Promise<{ code: number; out: string }> {
@@ -38,28 +39,6 @@ function typeCounts(steps: PlannedStep[]): Record<string, number> {
     for (const s of steps) counts[s.type] = (counts[s.type] ?? 0) + 1;
     return counts;
 }
-
-/** What the local stack declares (Pulumi.local.yaml: one loader, built and rendered; no Rancher, no SSH). */
-const LOCAL_PLAN: Record<string, number> = {
-    "pulumi:pulumi:Stack": 1,
-    "pulumi:providers:kubernetes": 1,
-    "swh:elastic:WorkerNodePool": 1,
-    "swh:elastic:ObservabilityStack": 1,
-    "kubernetes:core/v1:Namespace": 2,
-    "kubernetes:core/v1:ConfigMap": 4,
-    "kubernetes:core/v1:Service": 1,
-    "kubernetes:apps/v1:Deployment": 2,
-    "kubernetes:apps/v1:DaemonSet": 1,
-    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": 3,
-    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": 1,
-    "swh:elastic:KedaOperator": 1,
-    "kubernetes:scheduling.k8s.io/v1:PriorityClass": 3,
-    "swh:elastic:LoaderImage": 1,
-    "docker-build:index:Image": 1,
-    "swh:elastic:KedaScaledLoader": 1,
-    "kubernetes:keda.sh/v1alpha1:TriggerAuthentication": 1,
-    "kubernetes:keda.sh/v1alpha1:ScaledObject": 1,
-};
 
 /** A copy of Pulumi.local.yaml with some config replaced, for `--config-file`. */
 function localConfigWith(values: Record<string, unknown>): string {
@@ -118,7 +97,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
     });
 
     it("plans the whole program on a fresh stack: every resource, by kind, and nothing else", () => {
-        assert.deepEqual(freshPlan.changeSummary, { create: 27 });
+        assert.deepEqual(freshPlan.changeSummary, { create: LOCAL_RESOURCES });
         assert.deepEqual(typeCounts(freshPlan.steps), LOCAL_PLAN);
         assert.ok(timings.local > 0 && timings.empty > 0);
     });
@@ -126,7 +105,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
     it("runs the demo to its summary, creating what the preview planned", () => {
         assert.equal(first.code, 0, first.out.slice(-3000));
         assert.match(first.out, /\[6\/6\] summary/);
-        assert.match(first.out, /resources: create 27$/m);
+        assert.match(first.out, new RegExp(`resources: create ${LOCAL_RESOURCES}$`, "m"));
     });
 
     it("pushes the loader image: the registry serves, under every tag, the digest the stack outputs", () => {
@@ -186,7 +165,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         const line = /resources: (.*)/.exec(second.out)![1];
         assert.match(line, /^same \d+$/, line);
         const again = await previewPlan(LOCAL_STACK);
-        assert.deepEqual(again.changeSummary, { same: 27 });
+        assert.deepEqual(again.changeSummary, { same: LOCAL_RESOURCES });
         await pulumiOk(["preview", "--expect-no-changes", "--stack", LOCAL_STACK], { label: false });
     });
 

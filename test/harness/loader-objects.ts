@@ -3,6 +3,7 @@ import { LoaderSettings } from "../../components/keda-scaled-loader/args";
 import {
     brokerSecret,
     envConfigMap,
+    loggingConfigMap,
     loaderDeployment,
     namespaceManifest,
     podTemplate,
@@ -26,6 +27,7 @@ export function objectsOf(settings: LoaderSettings) {
         plan,
         namespace: { apiVersion: "v1", kind: "Namespace", ...plain(namespaceManifest(plan)) },
         env: { apiVersion: "v1", kind: "ConfigMap", ...plain(envConfigMap(plan)) },
+        logging: { apiVersion: "v1", kind: "ConfigMap", ...plain(loggingConfigMap(plan)) },
         secret: {
             apiVersion: "v1",
             kind: "Secret",

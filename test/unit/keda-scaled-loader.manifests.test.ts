@@ -1,6 +1,9 @@
 import { strict as assert } from "assert";
 import { LoaderSettings } from "../../components/keda-scaled-loader/args";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import {
     PRE_STOP_COMMAND,
     SENTRY_DSN_KEY,
@@ -132,8 +135,9 @@ describe("loader builders", () => {
         assert.deepEqual(svn.containers[0].resources.limits, { memory: "1Gi" });
         // A smaller limit: the memory-backed /tmp takes what the limit leaves above the request.
         const sized = (limit: string) =>
-            objectsOf({ ...base, limits: { memory: limit } }).deployment.spec.template.spec.volumes[0]
-                .emptyDir;
+            objectsOf({ ...base, limits: { memory: limit } }).deployment.spec.template.spec.volumes.find(
+                (v: { name: string }) => v.name === "tmp",
+            ).emptyDir;
         assert.deepEqual(sized("4Gi"), { medium: "Memory", sizeLimit: "3584Mi" });
         assert.deepEqual(sized("640Mi"), { sizeLimit: "10Gi" }, "on disk when under 256Mi would be left");
         assert.throws(
@@ -147,6 +151,46 @@ describe("loader builders", () => {
         );
         assert.doesNotThrow(() =>
             objectsOf({ ...base, limits: { memory: "1Gi" }, tmp: { medium: "disk", sizeLimit: "20Gi" } }),
+        );
+    });
+
+    it("JSON logs: SWH_LOG_CONFIG names the mounted config, which Python's logging and python-json-logger turn into JSON lines", function () {
+        this.timeout(20000);
+        const { env, deployment, logging } = objectsOf({ ...base, logLevel: "DEBUG" });
+        const pod = deployment.spec.template.spec;
+        const mount = pod.containers[0].volumeMounts.find((m: { name: string }) => m.name === "logging");
+        const volume = pod.volumes.find((v: { name: string }) => v.name === "logging");
+        assert.equal(volume.configMap.name, logging.metadata.name);
+        assert.equal(env.data.SWH_LOG_CONFIG, `${mount.mountPath}/${Object.keys(logging.data)[0]}`);
+        // What swh.core.logging.logging_configure does with the file: yaml.safe_load, then dictConfig. Debian's
+        // python3-pythonjsonlogger (2.x; built images get 3.x, which keeps this formatter's module).
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "logging-"));
+        const file = path.join(dir, "logging.yml");
+        fs.writeFileSync(file, logging.data["logging.yml"]);
+        const script = [
+            "import logging, logging.config, sys, yaml",
+            "logging.config.dictConfig(yaml.safe_load(open(sys.argv[1])))",
+            "logging.getLogger('swh.loader.git').debug('loading %s', 'origin', extra={'task_name': 'swh.loader.git.tasks.UpdateGitRepository', 'task_id': 'abc'})",
+            "logging.getLogger('urllib3').info('not shown: urllib3 logs warnings only')",
+        ].join("\n");
+        const r = spawnSync("/usr/bin/python3", ["-c", script, file], { encoding: "utf8", timeout: 15000 });
+        fs.rmSync(dir, { recursive: true, force: true });
+        assert.equal(r.status, 0, r.stderr);
+        const lines = r.stdout.trim().split("\n");
+        assert.equal(lines.length, 1, r.stdout);
+        const record = JSON.parse(lines[0]);
+        assert.equal(record.message, "loading origin");
+        assert.equal(record.levelname, "DEBUG");
+        assert.equal(record.name, "swh.loader.git");
+        assert.equal(record.task_name, "swh.loader.git.tasks.UpdateGitRepository");
+    });
+
+    it("text logs: no logging config, Celery's own format", () => {
+        const { env, deployment } = objectsOf({ ...base, logFormat: "text" });
+        assert.equal(env.data.SWH_LOG_CONFIG, undefined);
+        assert.equal(
+            deployment.spec.template.spec.volumes.some((v: { name: string }) => v.name === "logging"),
+            false,
         );
     });
 

@@ -28,16 +28,21 @@ describe("components under Pulumi mocks", () => {
             return { keda, loader };
         };
 
-        it("creates namespace, env, broker secret, Deployment, TriggerAuthentication and ScaledObject in order", async () => {
+        it("creates namespace, env, logging config, broker secret, Deployment, TriggerAuthentication and ScaledObject in order", async () => {
             const { recorder: r } = await runUnderMocks(() => build());
             assert.deepEqual(r.childrenOf("loader-git").sort(), [
                 "loader-git-broker",
                 "loader-git-deployment",
                 "loader-git-env",
+                "loader-git-logging",
                 "loader-git-namespace",
                 "loader-git-scaledobject",
                 "loader-git-trigger-auth",
             ]);
+            assert.ok(
+                r.dependenciesOf("loader-git-deployment").includes("loader-git-logging"),
+                "pods start with their logging config",
+            );
             const so = r.dependenciesOf("loader-git-scaledobject");
             // A dependency on the KedaOperator component is a dependency on its children: the Helm release.
             for (const d of ["keda-keda", "loader-git-deployment", "loader-git-trigger-auth"])

@@ -28,6 +28,15 @@ describe("loader image", () => {
         fs.rmSync(dir, { recursive: true });
     });
 
+    it("adds python-json-logger for JSON logs, unless the operator pins it", () => {
+        assert.match(imagePlan(spec, key).buildArgs.SWH_PACKAGES, / python-json-logger==\d+\.\d+\.\d+$/);
+        const own = imagePlan(
+            { ...spec, packages: ["swh.loader.git==3.4.0", "python-json-logger==2.0.7"] },
+            key,
+        );
+        assert.equal(own.buildArgs.SWH_PACKAGES, "swh.loader.git==3.4.0 python-json-logger==2.0.7");
+    });
+
     it("tags by content, and by release date when given", () => {
         assert.deepEqual(
             imagePlan(spec, key).tags.map((t) => t.length),

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { versions } from "../../components/common/versions";
 import { LoaderImage } from "../../components";
 import { fakeDigest, isSecretAt, resolve, runUnderMocks } from "../harness/pulumi";
 
@@ -18,7 +19,11 @@ describe("components under Pulumi mocks", () => {
             );
             const image = r.named("image-git-image");
             assert.equal(image.inputs.push, true);
-            assert.equal(image.inputs.buildArgs.SWH_PACKAGES, "swh.loader.git==3.4.0");
+            assert.equal(
+                image.inputs.buildArgs.SWH_PACKAGES,
+                `swh.loader.git==3.4.0 python-json-logger==${versions.pythonJsonLogger}`,
+                "the operator's pins, and the JSON logs' formatter",
+            );
             assert.equal(image.inputs.buildArgs.BASE_IMAGE, "python:3.11-bookworm");
             assert.match(image.inputs.context.location, /images\/loader$/);
             assert.equal(image.inputs.tags.length, 2);
@@ -59,7 +64,11 @@ describe("components under Pulumi mocks", () => {
                 r.named("without-ca-image").inputs.tags,
                 "same image content, same tags",
             );
-            assert.equal(withCa.inputs.buildOnPreview, true, "a broken build fails the merge request's preview");
+            assert.equal(
+                withCa.inputs.buildOnPreview,
+                true,
+                "a broken build fails the merge request's preview",
+            );
         });
 
         it("refuses a bundle that is not a PEM file", async () => {
