@@ -57,7 +57,13 @@ export function envConfigMap(plan: LoaderPlan): inputs.core.v1.ConfigMap {
             WORKER_MODE: plan.mode === "job" ? "oneshot" : "worker",
             SWH_STOP_WITNESS: STOP_WITNESS,
             ...(plan.logFormat === "json" ? { SWH_LOG_CONFIG: `${LOGGING_DIR}/${LOGGING_FILE}` } : {}),
-            ...(plan.sentry ? { SWH_SENTRY_ENVIRONMENT: plan.sentry.environment ?? "" } : {}),
+            // As swh-charts: errors reach Sentry as task failures, not once more as each error log line.
+            ...(plan.sentry
+                ? {
+                      SWH_SENTRY_ENVIRONMENT: plan.sentry.environment ?? "",
+                      SWH_SENTRY_DISABLE_LOGGING_EVENTS: "yes",
+                  }
+                : {}),
         },
     };
 }

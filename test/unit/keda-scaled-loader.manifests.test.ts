@@ -205,7 +205,9 @@ describe("loader builders", () => {
                 valueFrom: { secretKeyRef: { name: "loader-git-broker", key: SENTRY_DSN_KEY } },
             },
         );
-        assert.equal(JSON.parse(JSON.stringify(envConfigMap(plan))).data.SWH_SENTRY_ENVIRONMENT, "staging");
+        const envData = JSON.parse(JSON.stringify(envConfigMap(plan))).data;
+        assert.equal(envData.SWH_SENTRY_ENVIRONMENT, "staging");
+        assert.equal(envData.SWH_SENTRY_DISABLE_LOGGING_EVENTS, "yes");
         assert.ok(
             SENTRY_DSN_KEY in (brokerSecret(plan, "a", "b", "https://k@sentry.test/1").stringData as object),
         );
