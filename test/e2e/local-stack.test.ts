@@ -203,6 +203,22 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         await pulumiOk(["up", "--yes", "--stack", LOCAL_STACK], { label: "up unprotect" });
     });
 
+    it("fails the merge request's preview on a pin pip cannot install: the image builds on preview", async () => {
+        const file = path.join(ROOT, "Pulumi.local.yaml");
+        const git = YAML.parse(fs.readFileSync(file, "utf8")).config["elastic-workers:loaders"][0];
+        const broken = localConfigWith({
+            loaders: [{ ...git, packages: ["swh.loader.git==999.0.0", "swh.scheduler==3.6.0"] }],
+        });
+        const r = await pulumi(["preview", "--stack", LOCAL_STACK, "--config-file", broken], {
+            label: "preview broken pin",
+        });
+        assert.notEqual(r.code, 0, r.out);
+        assert.match(r.out, /image-git-image/);
+        assert.match(r.out, /swh\.loader\.git==999\.0\.0/);
+        // Nothing was pushed or applied: the stack still previews clean with its own config.
+        await pulumiOk(["preview", "--expect-no-changes", "--stack", LOCAL_STACK], { label: false });
+    });
+
     it("names what the local stack does not do", () => {
         assert.match(
             first.out,
