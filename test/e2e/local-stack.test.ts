@@ -12,7 +12,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { LOCAL_STACK, RENDERED, localRegistry } from "../rig/demo";
 import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack, stackOutputs } from "../rig/engine/cli";
-import { ROOT } from "../rig/engine/env";
+import { ROOT, withStandInPlugins } from "../rig/engine/env";
 import { RegistryAccess, registryDigest, registryTags } from "../rig/e2e/env";
 import { validateObject } from "../harness/schemas";
 import { LOCAL_PLAN, LOCAL_RESOURCES } from "./fixtures/local-plan";
@@ -217,6 +217,55 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         assert.match(r.out, /swh\.loader\.git==999\.0\.0/);
         // Nothing was pushed or applied: the stack still previews clean with its own config.
         await pulumiOk(["preview", "--expect-no-changes", "--stack", LOCAL_STACK], { label: false });
+    });
+
+    it("deploys a prebuilt image given by tag, pinned to the digest the registry serves for that tag", async () => {
+        // The program resolves the tag with @pulumi/docker's getRegistryImage; its provider plugin cannot be
+        // built here, so a stand-in serves that one function from the registry's API (registry-provider.ts).
+        const repo = "swh/loader_git";
+        const tag = registryTags(registry, repo)[0];
+        const digest = registryDigest(registry, repo, tag);
+        assert.match(digest ?? "", /^sha256:[0-9a-f]{64}$/);
+        const git = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8")).config[
+            "elastic-workers:loaders"
+        ][0];
+        const { packages: _built, ...settings } = git;
+        const byTag = localConfigWith({
+            loaders: [{ ...settings, image: `${registry.address}/${repo}:${tag}` }],
+        });
+        // Credentials as `docker login` leaves them: the docker provider's own fallback.
+        const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), "swh-docker-config-"));
+        const auth = Buffer.from(`${registry.username}:${registry.password}`).toString("base64");
+        fs.writeFileSync(
+            path.join(dockerConfig, "config.json"),
+            JSON.stringify({ auths: { [registry.address]: { auth } } }),
+            { mode: 0o600 },
+        );
+        const env = { ...withStandInPlugins(), DOCKER_CONFIG: dockerConfig };
+        try {
+            await pulumiOk(["up", "--yes", "--stack", LOCAL_STACK, "--config-file", byTag], {
+                label: "up by tag",
+                env,
+            });
+            const files = fs.readdirSync(RENDERED, { recursive: true }) as string[];
+            const deployment = YAML.parse(
+                fs.readFileSync(
+                    path.join(
+                        RENDERED,
+                        files.find((f) => f.endsWith("deployment-swh-loader-git-loader-git.yaml"))!,
+                    ),
+                    "utf8",
+                ),
+            );
+            assert.equal(
+                deployment.spec.template.spec.containers[0].image,
+                `${registry.address}/${repo}@${digest}`,
+            );
+        } finally {
+            fs.rmSync(dockerConfig, { recursive: true, force: true });
+            // Back to the built image, as the stack file has it.
+            await pulumiOk(["up", "--yes", "--stack", LOCAL_STACK], { label: "up built" });
+        }
     });
 
     it("names what the local stack does not do", () => {

@@ -39,3 +39,11 @@ export function engineEnv(): Record<string, string> {
     cached = result;
     return result;
 }
+
+/** Plugins that stand in, for the e2e tier only, for providers that cannot be built here (see each one). */
+export const STAND_IN_PLUGINS = path.join(ROOT, "test/rig/engine/plugins");
+
+/** The engine's environment with the stand-in plugins first on PATH, for the CLI runs that need them. */
+export function withStandInPlugins(): Record<string, string> {
+    return { PATH: `${STAND_IN_PLUGINS}:${engineEnv().PATH}` };
+}
