@@ -87,14 +87,15 @@ describe("loader builders", () => {
         assert.deepEqual(c.lifecycle.preStop.exec.command, PRE_STOP_COMMAND);
         assert.equal(env.data.SWH_STOP_WITNESS, STOP_WITNESS);
         // In a PID namespace of its own, PID 1 counts SIGTERMs; the hook runs, then runs again while the first
-        // run waits (a retried hook). /tmp is a private tmpfs, as the pod's /tmp emptyDir.
+        // run waits (a retried hook). The witness goes to a fresh directory, standing for the pod's /tmp emptyDir.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prestop-"));
         const pid1 = [
             "import json, os, signal, subprocess, sys, time",
             "n = 0",
             "def term(*_):",
             "    global n; n += 1",
             "signal.signal(signal.SIGTERM, term)",
-            `env = dict(os.environ, SWH_STOP_WITNESS=${JSON.stringify(STOP_WITNESS)})`,
+            "env = dict(os.environ, SWH_STOP_WITNESS=sys.argv[2])",
             "hook = json.loads(sys.argv[1])",
             "first = subprocess.Popen(hook, env=env); time.sleep(0.5)",
             "again = subprocess.Popen(hook, env=env); time.sleep(1.5)",
@@ -106,17 +107,19 @@ describe("loader builders", () => {
                 "--pid",
                 "--fork",
                 "--mount-proc",
-                "--mount",
-                "sh",
+                "/usr/bin/python3",
                 "-c",
-                'mount -t tmpfs tmpfs /tmp && exec python3 -c "$0" "$1"',
                 pid1,
                 JSON.stringify(PRE_STOP_COMMAND),
+                path.join(dir, path.basename(STOP_WITNESS)),
             ],
-            { encoding: "utf8", timeout: 20000 },
+            { encoding: "utf8", timeout: 20000, cwd: dir },
         );
+        const witnessLeft = fs.existsSync(path.join(dir, path.basename(STOP_WITNESS)));
+        fs.rmSync(dir, { recursive: true, force: true });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(JSON.parse(r.stdout), { sigterms: 1, waiting: [true, true] });
+        assert.ok(witnessLeft, "the first run left its witness");
     });
 
     it("/tmp is an emptyDir of SWH's shape: memory-backed for git, on disk for the others, bounded", () => {
