@@ -49,6 +49,14 @@ function localConfigWith(values: Record<string, unknown>): string {
     return file;
 }
 
+/** The image of the git loader's Deployment as the last run rendered it. */
+function renderedGitImage(): string {
+    const files = fs.readdirSync(RENDERED, { recursive: true }) as string[];
+    const file = files.find((f) => f.endsWith("deployment-swh-loader-git-loader-git.yaml"))!;
+    return YAML.parse(fs.readFileSync(path.join(RENDERED, file), "utf8")).spec.template.spec.containers[0]
+        .image;
+}
+
 /** Seconds a `pulumi preview` of `stack` takes in `cwd`. */
 async function timedPreview(stack: string, cwd = ROOT): Promise<number> {
     const started = Date.now();
@@ -145,19 +153,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
             [],
             "no Secret is rendered: its values would be in plain text",
         );
-        const deployment = YAML.parse(
-            fs.readFileSync(
-                path.join(
-                    RENDERED,
-                    files.find((f) => f.endsWith("deployment-swh-loader-git-loader-git.yaml"))!,
-                ),
-                "utf8",
-            ),
-        );
-        assert.match(
-            deployment.spec.template.spec.containers[0].image,
-            /^127\.0\.0\.1:5055\/swh\/loader_git@sha256:[0-9a-f]{64}$/,
-        );
+        assert.match(renderedGitImage(), /^127\.0\.0\.1:5055\/swh\/loader_git@sha256:[0-9a-f]{64}$/);
     });
 
     it("changes nothing on a second run, and a preview after it plans no change and no delete", async () => {
@@ -247,20 +243,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
                 label: "up by tag",
                 env,
             });
-            const files = fs.readdirSync(RENDERED, { recursive: true }) as string[];
-            const deployment = YAML.parse(
-                fs.readFileSync(
-                    path.join(
-                        RENDERED,
-                        files.find((f) => f.endsWith("deployment-swh-loader-git-loader-git.yaml"))!,
-                    ),
-                    "utf8",
-                ),
-            );
-            assert.equal(
-                deployment.spec.template.spec.containers[0].image,
-                `${registry.address}/${repo}@${digest}`,
-            );
+            assert.equal(renderedGitImage(), `${registry.address}/${repo}@${digest}`);
         } finally {
             fs.rmSync(dockerConfig, { recursive: true, force: true });
             // Back to the built image, as the stack file has it.
