@@ -31,7 +31,6 @@ export class LoaderImage extends pulumi.ComponentResource {
         const plan = imagePlan({ ...s, contextDir: s.context ?? LOADER_CONTEXT }, key);
         super("swh:elastic:LoaderImage", name, {}, opts);
         this.plan = plan;
-        const push = s.push;
         this.image = new dockerbuild.Image(
             `${name}-image`,
             {
@@ -39,7 +38,11 @@ export class LoaderImage extends pulumi.ComponentResource {
                 buildArgs: this.plan.buildArgs,
                 tags: this.plan.tags.map((t) => `${this.plan.repository}:${t}`),
                 platforms: ["linux/amd64"],
-                push,
+                // The registry export rather than the `push` shorthand: docker-build 0.0.22 takes `push: true`
+                // for an unknown input in a preview (its buildable() compares the inputs with the export the
+                // shorthand adds) and skips the preview build. A preview never pushes either way.
+                push: false,
+                exports: s.push ? [{ registry: {} }] : [{ cacheonly: {} }],
                 buildOnPreview: s.buildOnPreview,
                 ...(s.builder ? { builder: { name: s.builder } } : {}),
                 ...(pipCa ? { secrets: { "pip-ca": pulumi.secret(pipCa) } } : {}),

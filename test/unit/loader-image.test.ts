@@ -18,7 +18,8 @@ describe("components under Pulumi mocks", () => {
                     }),
             );
             const image = r.named("image-git-image");
-            assert.equal(image.inputs.push, true);
+            assert.deepEqual(image.inputs.exports, [{ registry: {} }], "pushed to the registry");
+            assert.equal(image.inputs.push, false, "not the push shorthand: it disables builds on preview");
             assert.equal(
                 image.inputs.buildArgs.SWH_PACKAGES,
                 `swh.loader.git==3.4.0 python-json-logger==${versions.pythonJsonLogger}`,
