@@ -60,10 +60,12 @@ export const imageSettingsSchema = z.strictObject({
         .describe("Push the image; false only builds (the image has no digest then)."),
     buildOnPreview: z
         .boolean()
-        .default(true)
+        .default(false)
         .describe(
-            "Build during `pulumi preview` too (without pushing), so a broken Dockerfile or package pin fails " +
-                "the merge request's preview rather than `up`; `up` then builds from BuildKit's cache.",
+            "Build during `pulumi preview` too (never pushed), so a broken Dockerfile or package pin fails the " +
+                "preview. Off by default: the preview's build would pin its unpushed digest in a saved plan, which " +
+                "`up --plan` (the deploy job) then finds changed unless builds are reproducible. Turn it on for " +
+                "previews whose plan is not applied.",
         ),
 });
 

@@ -199,10 +199,12 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         await pulumiOk(["up", "--yes", "--stack", LOCAL_STACK], { label: "up unprotect" });
     });
 
-    it("fails the merge request's preview on a pin pip cannot install: the image builds on preview", async () => {
+    it("with images.buildOnPreview, a pin pip cannot install fails the preview, and the stack stays as it was", async () => {
         const file = path.join(ROOT, "Pulumi.local.yaml");
         const git = YAML.parse(fs.readFileSync(file, "utf8")).config["elastic-workers:loaders"][0];
+        const images = YAML.parse(fs.readFileSync(file, "utf8")).config["elastic-workers:images"];
         const broken = localConfigWith({
+            images: { ...images, buildOnPreview: true },
             loaders: [{ ...git, packages: ["swh.loader.git==999.0.0", "swh.scheduler==3.6.0"] }],
         });
         const r = await pulumi(["preview", "--stack", LOCAL_STACK, "--config-file", broken], {

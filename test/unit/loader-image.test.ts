@@ -67,8 +67,8 @@ describe("components under Pulumi mocks", () => {
             );
             assert.equal(
                 withCa.inputs.buildOnPreview,
-                true,
-                "a broken build fails the merge request's preview",
+                false,
+                "off by default: a saved plan must not pin a preview's unpushed digest",
             );
         });
 
