@@ -16,6 +16,16 @@ export function text(message: string) {
     return z.string({ error: message });
 }
 
+/** A string matching `pattern`; any failure says `message`. */
+export function matching(pattern: RegExp, message: string) {
+    return text(message).regex(pattern, message);
+}
+
+/** A string `check` accepts; any failure says `message`. */
+export function satisfying(check: (v: string) => boolean, message: string) {
+    return text(message).refine(check, message);
+}
+
 // --- Kubernetes names and labels -------------------------------------------------------------------------
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -24,24 +34,18 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** Node, namespace and resource names. */
-export const dnsLabel = text("expected a DNS-1123 label (lower-case letters, digits, '-', at most 63)").regex(
+export const dnsLabel = matching(
     DNS_LABEL,
     "expected a DNS-1123 label (lower-case letters, digits, '-', at most 63)",
 );
-export const dnsName = text("expected a DNS name like rancher.internal.staging.swh.network").regex(
+export const dnsName = matching(
     /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
     "expected a DNS name like rancher.internal.staging.swh.network",
 );
-export const labelKey = text("expected a label key like swh/loader").regex(
-    LABEL_KEY,
-    "expected a label key like swh/loader",
-);
+export const labelKey = matching(LABEL_KEY, "expected a label key like swh/loader");
 export const labels = z.record(
     labelKey,
-    text("expected a label value (at most 63 of [A-Za-z0-9_.-])").regex(
-        LABEL_VALUE,
-        "expected a label value (at most 63 of [A-Za-z0-9_.-])",
-    ),
+    matching(LABEL_VALUE, "expected a label value (at most 63 of [A-Za-z0-9_.-])"),
 );
 export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
 export const taintEffect = z.enum(TAINT_EFFECTS, {
@@ -58,7 +62,7 @@ export type TolerationSpec = z.infer<typeof toleration>;
 // --- quantities and numbers --------------------------------------------------------------------------------
 
 /** A CPU quantity as a string ("500m", "2"); zero allowed (a reservation may be none). */
-export const cpuQuantity = text('expected a CPU quantity like "500m"').refine(
+export const cpuQuantity = satisfying(
     (v) => parseCpu(v) !== undefined,
     'expected a CPU quantity like "500m"',
 );
@@ -67,7 +71,7 @@ export const positiveCpu = cpuQuantity.refine(
     (v) => (parseCpu(v) ?? 0) > 0,
     'expected a positive CPU quantity like "500m"',
 );
-export const memoryQuantity = text('expected a memory quantity like "512Mi" or "8Gi"').refine(
+export const memoryQuantity = satisfying(
     (v) => parseMemory(v) !== undefined,
     'expected a memory quantity like "512Mi" or "8Gi"',
 );
@@ -96,27 +100,19 @@ export const port = z
     .int("expected a TCP port (1-65535)")
     .min(1, "expected a TCP port (1-65535)")
     .max(65535, "expected a TCP port (1-65535)");
-export const duration = text('expected a duration like "1m"').regex(
-    /^\d+(s|m|h)$/,
-    'expected a duration like "1m"',
-);
+export const duration = matching(/^\d+(s|m|h)$/, 'expected a duration like "1m"');
 
 // --- versions and images ------------------------------------------------------------------------------------
 
 /** A chart or app version ("2.13.1", "v1.18.2"). */
-export const version = text('expected a version like "2.13.1"').regex(
+export const version = matching(
     /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$/,
     'expected a version like "2.13.1"',
 );
 export const K3S_VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 export const RKE2_VERSION = /^v\d+\.\d+\.\d+\+rke2r\d+$/;
-export const k3sVersion = text('expected a k3s release like "v1.33.4+k3s1"').regex(
-    K3S_VERSION,
-    'expected a k3s release like "v1.33.4+k3s1"',
-);
-export const kubernetesVersion = text(
-    'expected an RKE2 or k3s version like "v1.33.4+rke2r1" or "v1.33.4+k3s1"',
-).refine(
+export const k3sVersion = matching(K3S_VERSION, 'expected a k3s release like "v1.33.4+k3s1"');
+export const kubernetesVersion = satisfying(
     (v) => K3S_VERSION.test(v) || RKE2_VERSION.test(v),
     'expected an RKE2 or k3s version like "v1.33.4+rke2r1" or "v1.33.4+k3s1"',
 );
@@ -125,9 +121,10 @@ export const flannelBackend = z.enum(["host-gw", "vxlan", "wireguard-native"], {
 });
 /** `repo@sha256:<64 hex>`: tags move, digests do not. */
 export const DIGEST_PINNED = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
-export const digestPinnedImage = text(
+export const digestPinnedImage = matching(
+    DIGEST_PINNED,
     "expected a digest-pinned image reference (repository@sha256:<64 hex>)",
-).regex(DIGEST_PINNED, "expected a digest-pinned image reference (repository@sha256:<64 hex>)");
+);
 /** A tagged reference's repository and tag (`127.0.0.1:5000/swh/loader_git:1` → `127.0.0.1:5000/swh/loader_git`, `1`). */
 export function splitTag(ref: string): { repository: string; tag: string } | undefined {
     const slash = ref.lastIndexOf("/");
@@ -146,23 +143,24 @@ function isPinnedTag(ref: string): boolean {
     );
 }
 /** An image a registry already holds: pinned by digest, or by a tag that is resolved to its digest at preview. */
-export const prebuiltImage = text(
+export const prebuiltImage = satisfying(
+    (v) => DIGEST_PINNED.test(v) || isPinnedTag(v),
     "expected a digest-pinned image (repository@sha256:<64 hex>) or a tag other than latest " +
         '(e.g. "registry.example.org/swh/loader_git:20251120.1", resolved to its digest at preview)',
-).refine((v) => DIGEST_PINNED.test(v) || isPinnedTag(v));
-export const imageReference = text('expected an image reference like "python:3.11-bookworm"').regex(
+);
+export const imageReference = matching(
     /^[a-z0-9./:@_-]+$/,
     'expected an image reference like "python:3.11-bookworm"',
 );
-export const registryHost = text('expected a registry host like "docker.io" or "127.0.0.1:5000"').regex(
+export const registryHost = matching(
     /^[a-z0-9.-]+(:\d+)?$/,
     'expected a registry host like "docker.io" or "127.0.0.1:5000"',
 );
-export const loaderType = text('expected a loader type like "git" (lower-case letters, digits, "-")').regex(
+export const loaderType = matching(
     /^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/,
     'expected a loader type like "git" (lower-case letters, digits, "-")',
 );
-export const regexSource = text("expected a regular expression").refine((v) => {
+export const regexSource = satisfying((v) => {
     try {
         new RegExp(v);
         return true;
