@@ -89,6 +89,8 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
             plan.logFormat === "json"
                 ? new k8s.core.v1.ConfigMap(`${name}-logging`, loggingConfigMap(plan), nsOpts)
                 : undefined;
+        // What the pods read at start: they wait for it, and restart when it changes (configHash below).
+        const podConfig = [this.config, ...(logging ? [logging] : [])];
         if (createSecret) {
             this.brokerSecret = new k8s.core.v1.Secret(
                 `${name}-broker`,
@@ -103,7 +105,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         const envHash = crypto
             .createHash("sha256")
             .update(JSON.stringify(envConfigMap(plan).data))
-            .update(plan.logFormat === "json" ? loggingConfigYaml(plan) : "");
+            .update(logging ? loggingConfigYaml(plan) : "");
         const configHash: pulumi.Input<string> = createSecret
             ? pulumi.secret(
                   pulumi
@@ -143,7 +145,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
                         known.apply(([ref, hash]) => loaderDeployment(plan, ref, hash).spec!),
                     ),
                 },
-                { ...nsOpts, dependsOn: [this.config, ...(logging ? [logging] : []), ...secretDeps] },
+                { ...nsOpts, dependsOn: [...podConfig, ...secretDeps] },
             );
             this.scaler = new k8s.apiextensions.CustomResource(`${name}-scaledobject`, scaledObject(plan), {
                 ...kedaOpts,
@@ -158,12 +160,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
                 },
                 {
                     ...kedaOpts,
-                    dependsOn: [
-                        ...kedaOpts.dependsOn,
-                        this.config,
-                        ...(logging ? [logging] : []),
-                        this.triggerAuthentication,
-                    ],
+                    dependsOn: [...kedaOpts.dependsOn, ...podConfig, this.triggerAuthentication],
                 },
             );
         }
