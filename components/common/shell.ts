@@ -14,10 +14,11 @@ export function shQuote(value: string): string {
 export function remoteScript(script: string, env: Record<string, string>, opts: { sudo: boolean }): string {
     const assignments = Object.entries(env)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => `${k}=${shQuote(v)}`)
-        .join(" ");
-    const runner = opts.sudo ? "sudo -n env" : "env";
-    return `${runner} ${assignments} sh -euc ${shQuote(script)}`.replace(/ +/g, " ");
+        .map(([k, v]) => `${k}=${shQuote(v)}`);
+    // Joined word by word: the script and every value reach the host byte for byte (indentation included).
+    return [...(opts.sudo ? ["sudo", "-n"] : []), "env", ...assignments, "sh", "-euc", shQuote(script)].join(
+        " ",
+    );
 }
 
 /** Reads a script a component ships in its `scripts/` folder (`dir` is the component's __dirname). */

@@ -14,6 +14,12 @@ export function shippedScript(file: string): string {
     return readScript(__dirname, file);
 }
 
+/**
+ * Debian packages a fresh Debian 11 or 12 install leaves out and the preparation or Rancher's node command
+ * need: iptables (Debian ships nftables) and curl (the node command is `curl ... | sudo sh`).
+ */
+export const PACKAGES = ["iptables", "curl"];
+
 /** Kernel modules every Kubernetes node loads. */
 export const KERNEL_MODULES = ["overlay", "br_netfilter"];
 
@@ -32,11 +38,13 @@ export function kubeletDropIn(reservations: Reservations): string {
 }
 
 /**
- * The preparation of a Debian host for Kubernetes, in order: iptables legacy, swap off, kernel modules,
- * sysctls, then the kubelet reservations. Every step is idempotent.
+ * The preparation of a Debian host for Kubernetes, in order: missing packages, iptables legacy, swap off,
+ * kernel modules, sysctls, then the kubelet reservations. Every step is idempotent and says "unchanged" when
+ * it has nothing to do.
  */
 export function nodePrepSteps(distribution: Distribution, reservations: Reservations): PrepStep[] {
     return [
+        { name: "packages", script: shippedScript("packages.sh"), env: { PACKAGES: PACKAGES.join(" ") } },
         { name: "iptables-legacy", script: shippedScript("iptables-legacy.sh"), env: {} },
         { name: "swap-off", script: shippedScript("swap-off.sh"), env: {} },
         {

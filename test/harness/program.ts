@@ -46,6 +46,7 @@ export function stackConfig(file: string): Record<string, string> {
 export async function runProgram(
     config: Record<string, string>,
     secrets: Record<string, string> = FAKE_SECRETS,
+    outputs?: NonNullable<Parameters<typeof runUnderMocks>[1]>["outputs"],
 ) {
     const all = {
         ...config,
@@ -54,5 +55,6 @@ export async function runProgram(
     return runUnderMocks(() => buildStack(loadConfig(pulumiConfigSource())) as Record<string, unknown>, {
         config: all,
         secretKeys: Object.keys(secrets).map((k) => `elastic-workers:${k}`),
+        outputs,
     });
 }

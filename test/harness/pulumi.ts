@@ -173,6 +173,12 @@ export async function runUnderMocks<T>(
         secretKeys?: string[];
         preview?: boolean;
         project?: string;
+        /** Outputs a provider would compute for a resource, instead of the default ones (when not undefined). */
+        outputs?: (
+            type: string,
+            name: string,
+            inputs: Record<string, unknown>,
+        ) => Record<string, unknown> | undefined;
     } = {},
 ): Promise<{ recorder: Recorder; result: T }> {
     const recorder = new Recorder();
@@ -185,7 +191,9 @@ export async function runUnderMocks<T>(
             registerTransform: (t: pulumi.ResourceTransform) => stackTransforms.push(t),
             newResource: (args: pulumi.runtime.MockResourceArgs) => ({
                 id: `${args.name}-id`,
-                state: outputsFor(args.type, args.name, args.inputs),
+                state:
+                    opts.outputs?.(args.type, args.name, args.inputs) ??
+                    outputsFor(args.type, args.name, args.inputs),
             }),
             call: (args: pulumi.runtime.MockCallArgs) => {
                 recorder.calls.push({ token: args.token, inputs: args.inputs });

@@ -7,11 +7,13 @@ if ! [ -x /usr/sbin/iptables-legacy ]; then
     exit 1
 fi
 for tool in iptables ip6tables; do
-    current=$(readlink -f "/etc/alternatives/$tool" || true)
+    # The alternative's value, not the link's final target: iptables-legacy is itself a link (to
+    # xtables-legacy-multi).
+    current=$(update-alternatives --query "$tool" 2>/dev/null | sed -n 's/^Value: //p')
     if [ "$current" != "/usr/sbin/$tool-legacy" ]; then
-        update-alternatives --set "$tool" "/usr/sbin/$tool-legacy"
-        echo "$tool: switched to legacy"
+        update-alternatives --set "$tool" "/usr/sbin/$tool-legacy" >/dev/null
+        echo "$tool: switched to legacy (was ${current:-unset})"
     else
-        echo "$tool: already legacy"
+        echo "$tool: unchanged (already legacy)"
     fi
 done

@@ -1,0 +1,245 @@
+/**
+ * The node preparation on real Debian hosts over real SSH: bookworm and bullseye system containers booted from
+ * debootstrap with systemd (test/rig/hosts), each prepared with the exact commands the stack program gives the
+ * command provider (test/rig/hosts/prep.ts). Asserts the host's state after every step, that a second run
+ * changes nothing and says so, that a dropped connection converges on a re-run, and that a failing step names
+ * its host and step.
+ */
+import { strict as assert } from "assert";
+import * as YAML from "yaml";
+import { SYSCTLS } from "../../components/worker-node-pool/node-prep";
+import { NODE_PREP_STEPS } from "../fixtures";
+import { HOST_SPECS, TestHost, machineSysctls, onHost, startHosts, stopHosts } from "../rig/hosts/hosts";
+import { programSteps, stepEnv } from "../harness/remote-steps";
+import { RemoteStep, StepError, StepRun, up } from "../rig/hosts/prep";
+
+// Rancher's node command as Rancher prints it, for a server that does not answer (the host's own loopback).
+const UNREACHABLE_NODE_COMMAND =
+    "curl -fL https://127.0.0.1:9/system-agent-install.sh | sudo sh -s - --server https://127.0.0.1:9 " +
+    "--label 'cattle.io/os=linux' --token e2etoken --ca-checksum 0123";
+
+/** Prints a table row per step: what it said and how long it took. */
+function report(host: TestHost, runs: StepRun[]): void {
+    for (const r of runs)
+        console.log(
+            `      ${host.release} ${r.step.padEnd(16)} ${r.ran ? `${r.seconds.toFixed(2)}s` : "not run"}  ` +
+                r.result.stdout.trim().split("\n").join(" / "),
+        );
+}
+
+/** Asserts every line a step printed says it had nothing to do. */
+function assertUnchanged(runs: StepRun[]): void {
+    for (const r of runs) {
+        const lines = r.result.stdout.trim().split("\n");
+        assert.ok(r.ran, `${r.step} ran`);
+        for (const line of lines) assert.match(line, /unchanged/, `${r.step}: "${line}"`);
+    }
+}
+
+/** The host's state the preparation is responsible for, as one comparable text. */
+function hostState(host: TestHost): string {
+    return onHost(
+        host,
+        [
+            "dpkg-query -W -f '${Package} ${Status}\\n' iptables curl 2>&1",
+            "update-alternatives --query iptables | grep ^Value",
+            "update-alternatives --query ip6tables | grep ^Value",
+            "cat /etc/fstab /proc/swaps /etc/modules-load.d/swh-elastic-workers.conf",
+            "cat /etc/sysctl.d/90-swh-elastic-workers.conf /etc/rancher/rke2/config.yaml.d/90-swh-kubelet.yaml",
+            `sysctl ${Object.keys(SYSCTLS).join(" ")}`,
+        ].join("; "),
+    );
+}
+
+describe("node preparation on real Debian hosts over SSH", function () {
+    let hosts: TestHost[];
+    let config: Record<string, string>;
+    let steps: Record<string, RemoteStep[]>;
+    let machineBefore: Record<string, string>;
+    const states = new Map<string, Map<string, string>>();
+
+    before(async function () {
+        machineBefore = machineSysctls();
+        hosts = await startHosts();
+        ({ config, byHost: steps } = await programSteps(hosts, UNREACHABLE_NODE_COMMAND));
+        for (const h of hosts) states.set(h.name, new Map());
+    });
+
+    after(function () {
+        stopHosts();
+        assert.deepEqual(
+            machineSysctls(),
+            machineBefore,
+            "this machine's non-namespaced sysctls are restored",
+        );
+    });
+
+    it("takes each host's steps from the program: the prep chain, then registration, over the host's own connection", () => {
+        for (const h of hosts) {
+            assert.deepEqual(
+                steps[h.name].map((s) => s.step),
+                [...NODE_PREP_STEPS, "register"],
+            );
+            for (const s of steps[h.name]) {
+                assert.equal(s.connection.port, h.port, s.resource);
+                assert.equal(s.connection.hostKey, h.hostKey, `${s.resource} pins the host key`);
+                assert.match(s.create, /^sudo -n env /, `${s.resource} runs as root through sudo`);
+            }
+        }
+    });
+
+    for (const spec of HOST_SPECS) {
+        it(`Debian ${spec.release}: a fresh host is prepared step by step, each leaving the state it reports`, async () => {
+            const host = hosts.find((h) => h.name === spec.name)!;
+            const own = steps[host.name].filter((s) => s.step !== "register");
+            const state = states.get(host.name)!;
+            // A fresh install: nftables, no iptables, swap in fstab.
+            assert.match(onHost(host, "dpkg-query -W -f '${Status}' nftables"), /install ok installed/);
+            assert.doesNotMatch(
+                onHost(host, "dpkg-query -W -f '${Status}' iptables 2>&1 || true"),
+                / installed$/,
+            );
+            const run = async (step: string) => (await up(host, own, state, { only: [step] }))[0];
+            const runs: StepRun[] = [];
+
+            runs.push(await run("packages"));
+            assert.match(runs[0].result.stdout, /packages: installing iptables curl\npackages: installed/);
+            assert.match(
+                onHost(host, "dpkg-query -W -f '${Package} ${Status}\\n' iptables curl"),
+                /curl install ok installed\niptables install ok installed/,
+            );
+
+            runs.push(await run("iptables-legacy"));
+            assert.match(
+                runs[1].result.stdout,
+                /iptables: switched to legacy \(was \/usr\/sbin\/iptables-nft\)/,
+            );
+            for (const tool of ["iptables", "ip6tables"])
+                assert.equal(
+                    onHost(host, `update-alternatives --query ${tool} | sed -n 's/^Value: //p'`).trim(),
+                    `/usr/sbin/${tool}-legacy`,
+                );
+
+            runs.push(await run("swap-off"));
+            assert.match(
+                onHost(host, "cat /etc/fstab"),
+                /^# disabled by swh elastic-workers: UUID=\S+ none swap sw 0 0$/m,
+            );
+            assert.equal(onHost(host, "tail -n +2 /proc/swaps"), "");
+
+            runs.push(await run("kernel-modules"));
+            assert.equal(
+                onHost(host, "cat /etc/modules-load.d/swh-elastic-workers.conf"),
+                "overlay\nbr_netfilter\n",
+            );
+            // This machine's kernel has both built in: nothing to load, and nothing that could be.
+            assert.match(
+                runs[3].result.stdout,
+                /module overlay: unchanged \(present\)\nmodule br_netfilter: unchanged \(present\)/,
+            );
+
+            runs.push(await run("sysctls"));
+            const sysctlFile = stepEnv(config, "sysctls").SYSCTL_CONF;
+            assert.equal(onHost(host, "cat /etc/sysctl.d/90-swh-elastic-workers.conf"), `${sysctlFile}\n`);
+            for (const [key, value] of Object.entries(SYSCTLS))
+                assert.equal(onHost(host, `sysctl -n ${key}`).trim(), value, `live ${key} in the host`);
+
+            runs.push(await run("kubelet-config"));
+            const dropIn = onHost(host, "cat /etc/rancher/rke2/config.yaml.d/90-swh-kubelet.yaml");
+            const expected = stepEnv(config, "kubelet-config").KUBELET_CONFIG;
+            assert.equal(dropIn, `${expected}\n`, "the drop-in arrives byte for byte (indentation included)");
+            const parsed = YAML.parse(dropIn) as Record<string, string[]>;
+            assert.deepEqual(parsed, YAML.parse(expected));
+            assert.ok(
+                parsed["kubelet-arg+"].some((a) => a.startsWith("eviction-hard=memory.available<")),
+                dropIn,
+            );
+            assert.ok(
+                parsed["kubelet-arg+"].some((a) => a.startsWith("system-reserved=")),
+                dropIn,
+            );
+            report(host, runs);
+        });
+
+        it(`Debian ${spec.release}: a second run of every step changes nothing and each step says so`, async () => {
+            const host = hosts.find((h) => h.name === spec.name)!;
+            const before = hostState(host);
+            const own = steps[host.name].filter((s) => s.step !== "register");
+            const runs = await up(host, own, states.get(host.name)!, { replaceAll: true });
+            report(host, runs);
+            assertUnchanged(runs);
+            assert.equal(hostState(host), before);
+            // As pulumi up with no change: nothing runs at all.
+            const again = await up(host, own, states.get(host.name)!);
+            assert.ok(again.every((r) => !r.ran));
+        });
+    }
+
+    it("a connection dropped mid-install, then a re-run, converges (a fresh bullseye host)", async () => {
+        const spec = HOST_SPECS.find((s) => s.release === "bullseye")!;
+        const [host] = await startHosts([spec], { newKey: false });
+        hosts = hosts.map((h) => (h.name === host.name ? host : h));
+        ({ byHost: steps } = await programSteps(hosts, UNREACHABLE_NODE_COMMAND));
+        const own = steps[host.name].filter((s) => s.step !== "register");
+        const state = new Map<string, string>();
+        await assert.rejects(
+            up(host, own, state, { drop: { step: "packages", when: /packages: installing/ } }),
+            (e: Error) =>
+                e instanceof StepError && /pool-bullseye-prep-packages.*connection lost/.test(e.message),
+        );
+        assert.equal(state.size, 0, "the dropped step is not recorded");
+        const rerun = await up(host, own, state);
+        report(host, rerun);
+        assert.ok(rerun.every((r) => r.ran && r.result.status === 0));
+        assertUnchanged(await up(host, own, state, { replaceAll: true }));
+        assert.match(
+            onHost(host, "dpkg --audit; dpkg-query -W -f '${Status}' iptables"),
+            /^install ok installed$/,
+        );
+    });
+
+    it("registration fails, naming the host and the step, when Rancher's node command fails in its pipe", async () => {
+        const host = hosts.find((h) => h.name === "bookworm")!;
+        const register = steps[host.name].filter((s) => s.step === "register");
+        await assert.rejects(up(host, register, new Map()), (e: Error) => {
+            assert.ok(e instanceof StepError);
+            assert.match(
+                e.message,
+                /\(pool-bookworm-register\) on host bookworm, step register: Process exited with status 1/,
+            );
+            assert.match(e.message, /registration failed: Rancher's node command exited non-zero/);
+            return true;
+        });
+    });
+
+    it("kubelet-config fails while the agent does not restart on a new drop-in, and retries until it does (real systemd)", async () => {
+        const host = hosts.find((h) => h.name === "bookworm")!;
+        const own = steps[host.name].filter((s) => s.step === "kubelet-config");
+        // An installed agent whose start fails (its binary is missing), and a drop-in from an older config.
+        const unit = (exec: string) =>
+            `printf '%s\\n' '[Service]' Type=exec 'ExecStart=${exec}' '[Install]' ` +
+            "WantedBy=multi-user.target >/etc/systemd/system/rke2-agent.service; systemctl daemon-reload";
+        onHost(host, [
+            unit("/usr/local/bin/rke2-missing agent"),
+            "systemctl enable --quiet rke2-agent",
+            "echo 'kubelet-arg+: [old]' >/etc/rancher/rke2/config.yaml.d/90-swh-kubelet.yaml",
+        ].join("; ")); // prettier-ignore
+        const fails =
+            /on host bookworm, step kubelet-config: Process exited with status 1: .*restarting rke2-agent failed/s;
+        await assert.rejects(up(host, own, new Map(), { replaceAll: true }), fails);
+        await assert.rejects(
+            up(host, own, new Map(), { replaceAll: true }),
+            fails,
+            'not "unchanged" while the agent is down',
+        );
+        onHost(host, unit("/bin/sleep infinity"));
+        const [fixed] = await up(host, own, new Map(), { replaceAll: true });
+        assert.match(
+            fixed.result.stdout,
+            /unchanged, but the agent has not restarted on it yet\nrestarted rke2-agent/,
+        );
+        assert.equal(onHost(host, "systemctl is-active rke2-agent").trim(), "active");
+        assertUnchanged(await up(host, own, new Map(), { replaceAll: true }));
+        onHost(host, "systemctl disable --now --quiet rke2-agent; rm /etc/systemd/system/rke2-agent.service");
+    });
+});
