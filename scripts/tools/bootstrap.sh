@@ -11,7 +11,8 @@
 #   demo           engine + BuildKit's daemon and buildx (`npm run demo`)
 #   observability  statsd_exporter and the OpenTelemetry collector (observability checks)
 #   box            engine + a Kubernetes control plane, etcd, kwok and KEDA (the autoscaling box)
-#   e2e            demo + observability + box (`npm run test:e2e`, what CI runs)
+#   nodes          box + the kubelet, flannel, the CNI plugins and containerd (real nodes on the test hosts)
+#   e2e            demo + observability + nodes (`npm run test:e2e`, what CI runs)
 #   bench          box + metrics-server (`npm run bench:scaling`)
 #   all            every tool
 #
@@ -48,6 +49,7 @@ engine="pulumi kubernetes docker-build"
 demo="$engine buildkitd buildx"
 observability="statsd_exporter otelcol"
 box="$engine kubernetes-control-plane etcd kwok keda"
+nodes="$box kubelet flannel cni-plugins containerd"
 wanted=""
 for group in "${@:-e2e}"; do
     case "$group" in
@@ -55,10 +57,11 @@ for group in "${@:-e2e}"; do
         demo) wanted="$wanted $demo" ;;
         observability) wanted="$wanted $observability" ;;
         box) wanted="$wanted $box" ;;
-        e2e) wanted="$wanted $demo $observability $box" ;;
+        nodes) wanted="$wanted $nodes" ;;
+        e2e) wanted="$wanted $demo $observability $nodes" ;;
         bench) wanted="$wanted $box metrics-server" ;;
-        all) wanted="$wanted $demo $observability $box metrics-server" ;;
-        *) die "unknown group '$group' (expected engine, demo, observability, box, e2e, bench or all)" ;;
+        all) wanted="$wanted $demo $observability $nodes metrics-server" ;;
+        *) die "unknown group '$group' (expected engine, demo, observability, box, nodes, e2e, bench or all)" ;;
     esac
 done
 wanted=" $(echo "$wanted" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ')"
@@ -233,6 +236,39 @@ PREPARE_MAIN=kube_staging build kubernetes-control-plane "$KUBE_VERSION" \
     "kube-apiserver kube-controller-manager kube-scheduler kubectl" "k8s.io/kubernetes@$KUBE_VERSION" -- \
     "k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl" \
     "-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
+# The node tools run on the test hosts, Debian 11's glibc among them: static (no cgo). The kubelet is built
+# after the control plane: most of its packages are then in Go's build cache.
+CGO_ENABLED=0 PREPARE_MAIN=kube_staging build kubelet "$KUBE_VERSION" kubelet "k8s.io/kubernetes@$KUBE_VERSION" -- \
+    k8s.io/kubernetes/cmd/kubelet \
+    "-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
+# flannel's main links every backend: the proxy refuses the Tencent VPC one's SDK, and the UDP one needs cgo.
+# Build the same main without those two.
+flannel_main() {
+    local src=$1 dir f
+    dir=$(go mod download -json "github.com/flannel-io/flannel@$FLANNEL_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    for f in "$dir"/*.go; do
+        case "$f" in *_test.go) continue ;; esac
+        grep -Ev '"github.com/flannel-io/flannel/pkg/backend/(tencentvpc|udp)"' "$f" >"$src/$(basename "$f")"
+    done
+    grep -Eq 'backend/(tencentvpc|udp)"' "$src"/*.go && die "flannel patch did not apply"
+    return 0
+}
+CGO_ENABLED=0 PREPARE_MAIN=flannel_main build flannel "$FLANNEL_VERSION" flannel:flanneld "github.com/flannel-io/flannel@$FLANNEL_VERSION" -- \
+    . "-X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION"
+# Named cni-* here (the tools' bin is on PATH, and iproute2 has a `bridge`); a node gets them under their type.
+cni=github.com/containernetworking/plugins/plugins
+CGO_ENABLED=0 build cni-plugins "$CNI_PLUGINS_VERSION" "bridge:cni-bridge host-local:cni-host-local loopback:cni-loopback portmap:cni-portmap" \
+    "github.com/containernetworking/plugins@$CNI_PLUGINS_VERSION" -- \
+    "$cni/main/bridge $cni/ipam/host-local $cni/main/loopback $cni/meta/portmap"
+
+# Named node-* here: a dockerd started with the tools' bin on PATH must not take it for the machine's containerd.
+# Without the btrfs, devmapper and zfs snapshotters, which need cgo.
+GOFLAGS="-mod=mod -tags=no_btrfs,no_devmapper,no_zfs" CGO_ENABLED=0 build containerd "$CONTAINERD_VERSION" \
+    "containerd:node-containerd containerd-shim-runc-v2:node-containerd-shim-runc-v2" \
+    "github.com/containerd/containerd@$CONTAINERD_VERSION" -- \
+    "github.com/containerd/containerd/cmd/containerd github.com/containerd/containerd/cmd/containerd-shim-runc-v2" \
+    "-X github.com/containerd/containerd/version.Version=$CONTAINERD_VERSION"
+
 build etcd "$ETCD_VERSION" server:etcd "go.etcd.io/etcd/server/v3@$ETCD_VERSION" -- go.etcd.io/etcd/server/v3
 build kwok "$KWOK_VERSION" kwok "sigs.k8s.io/kwok@$KWOK_VERSION" -- sigs.k8s.io/kwok/cmd/kwok \
     "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"

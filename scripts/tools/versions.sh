@@ -30,6 +30,15 @@ KEDA_VERSION=v2.21.0
 KUBE_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
 KWOK_VERSION=v0.8.0
+# Real nodes (e2e, test/rig/hosts): the kubelet of the box's Kubernetes (KUBE_VERSION), flannel (the seed's
+# host-gw fix) and the standard CNI plugins it delegates to. The flannel CNI plugin's module
+# (github.com/flannel-io/cni-plugin) is refused by the proxy: the rig writes the bridge configuration that plugin
+# would derive from flannel's subnet file.
+FLANNEL_VERSION=v0.28.10
+# containerd for the Debian 11 nodes: Debian 11's own (1.4) lacks the CRI v1 API every kubelet since 1.26 needs.
+# RKE2 bundles a containerd of this line.
+CONTAINERD_VERSION=v1.7.29
+CNI_PLUGINS_VERSION=v1.10.0
 # metrics-server for the benchmark's CPU-based HPA: the release built on the same k8s.io v0.36 libraries.
 METRICS_SERVER_VERSION=v0.9.0
 # Not buildable here (the Go proxy refuses the modules): pulumi-language-nodejs (scripts/tools/plugins/pulumi-language-nodejs

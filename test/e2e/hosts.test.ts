@@ -7,11 +7,16 @@
  */
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
+import { parseCpu, parseMemory } from "../../components/common/quantity";
+import { planPool } from "../../components/worker-node-pool";
 import { SYSCTLS } from "../../components/worker-node-pool/node-prep";
 import { NODE_PREP_STEPS } from "../fixtures";
 import { HOST_SPECS, TestHost, machineSysctls, onHost, startHosts, stopHosts } from "../rig/hosts/hosts";
 import { programSteps, stepEnv } from "../harness/remote-steps";
 import { RemoteStep, StepError, StepRun, up } from "../rig/hosts/prep";
+import { Box, boxDown, boxUp } from "../rig/box/box";
+import { versions } from "../rig/box/services";
+import { RealNode, joinBox, stopTunnel } from "../rig/hosts/node";
 
 // Rancher's node command as Rancher prints it, for a server that does not answer (the host's own loopback).
 const UNREACHABLE_NODE_COMMAND =
@@ -65,7 +70,11 @@ describe("node preparation on real Debian hosts over SSH", function () {
         for (const h of hosts) states.set(h.name, new Map());
     });
 
+    // SWH_E2E_KEEP_HOSTS=1 leaves the hosts, the nodes and the box running, to look at after a failure.
+    const keep = process.env.SWH_E2E_KEEP_HOSTS === "1";
+
     after(function () {
+        if (keep) return;
         stopHosts();
         assert.deepEqual(
             machineSysctls(),
@@ -241,5 +250,85 @@ describe("node preparation on real Debian hosts over SSH", function () {
         assert.equal(onHost(host, "systemctl is-active rke2-agent").trim(), "active");
         assertUnchanged(await up(host, own, new Map(), { replaceAll: true }));
         onHost(host, "systemctl disable --now --quiet rke2-agent; rm /etc/systemd/system/rke2-agent.service");
+    });
+
+    describe("the prepared hosts as real nodes of the box", function () {
+        let box: Box;
+        const nodes: RealNode[] = [];
+        const pool = () =>
+            JSON.parse(config["elastic-workers:pool"]) as Parameters<typeof planPool>[1] & {
+                hosts: { name: string; cpu: string; memory: string; labels?: Record<string, string> }[];
+            };
+
+        before(async function () {
+            // As `pulumi up` would: whatever preparation has not run yet on a host runs now.
+            for (const h of hosts)
+                await up(
+                    h,
+                    steps[h.name].filter((s) => s.step !== "register"),
+                    states.get(h.name)!,
+                );
+            box = await boxUp([]);
+        });
+
+        after(async function () {
+            if (keep) return;
+            for (const n of nodes) stopTunnel(n.host);
+            box?.kube.close();
+            await boxDown();
+        });
+
+        for (const spec of HOST_SPECS) {
+            it(`Debian ${spec.release}: joins with a kubelet started with exactly the preparation's kubelet-arg list`, async () => {
+                const host = hosts.find((h) => h.name === spec.name)!;
+                const plan = planPool("pool", pool());
+                const labels = pool().hosts.find((h) => h.name === host.name)?.labels;
+                const node = await joinBox(box, host, {
+                    flannelBackend: plan.cluster.flannelBackend,
+                    labels,
+                });
+                nodes.push(node);
+                const expected = YAML.parse(stepEnv(config, "kubelet-config").KUBELET_CONFIG)["kubelet-arg+"];
+                assert.deepEqual(node.kubeletArgs, expected);
+                const cmdline = onHost(
+                    host,
+                    "tr '\\0' '\\n' </proc/$(systemctl show -p MainPID --value kubelet)/cmdline",
+                );
+                for (const a of expected as string[])
+                    assert.ok(cmdline.split("\n").includes(`--${a}`), `kubelet runs with --${a}`);
+                const k8sNode = await box.kube.get(`/api/v1/nodes/${host.name}`);
+                assert.equal(k8sNode.status.nodeInfo.kubeletVersion, versions().KUBE_VERSION);
+                console.log(`      ${host.name}: ${node.runtime}`);
+                assert.match(
+                    k8sNode.status.nodeInfo.osImage,
+                    new RegExp(`Debian GNU/Linux ${spec.release === "bookworm" ? 12 : 11}`),
+                );
+            });
+        }
+
+        it("each node's allocatable is what WorkerNodePool's capacity model computes for that host", async () => {
+            assert.equal(nodes.length, HOST_SPECS.length, "every host joined");
+            // Each host declared as operators declare it: the CPU and memory the kubelet finds on it.
+            const declared = pool();
+            for (const h of declared.hosts) {
+                const n = await box.kube.get(`/api/v1/nodes/${h.name}`);
+                h.cpu = n.status.capacity.cpu;
+                h.memory = n.status.capacity.memory;
+            }
+            const model = planPool("pool", declared).nodes;
+            for (const m of model) {
+                const n = await box.kube.get(`/api/v1/nodes/${m.name}`);
+                const real = {
+                    cpuMillis: parseCpu(n.status.allocatable.cpu),
+                    memoryBytes: parseMemory(n.status.allocatable.memory),
+                };
+                console.log(
+                    `      ${m.name}: capacity cpu ${n.status.capacity.cpu} memory ${n.status.capacity.memory}; ` +
+                        `kubelet allocatable ${n.status.allocatable.cpu} / ${n.status.allocatable.memory}; ` +
+                        `model ${m.allocatable.cpuMillis}m / ${m.allocatable.memoryBytes} bytes`,
+                );
+                assert.deepEqual(real, m.allocatable, `${m.name}: the kubelet's allocatable`);
+            }
+        });
     });
 });

@@ -25,7 +25,7 @@ import {
     supervisor,
 } from "./services";
 
-export { BOX, BOX_STACK, PORTS, SERVER } from "./services";
+export { BOX, BOX_STACK, CLUSTER_CIDR, PORTS, SERVER } from "./services";
 
 /** What a running box offers its users (the stack, the tests, the benchmark). */
 export interface Box {

@@ -163,3 +163,14 @@ export function adminKubeconfig(pki: BoxPki, server: string): string {
         "",
     ].join("\n");
 }
+
+/** A kubelet's client certificate: user system:node:NAME in group system:nodes, as the Node authorizer expects. */
+export function nodeClientCert(pki: BoxPki, name: string): { cert: string; key: string } {
+    return issue(
+        pki.dir,
+        `node-${name}`,
+        { cert: pki.ca, key: pki.caKey },
+        `/O=system:nodes/CN=system:node:${name}`,
+        "clientAuth",
+    );
+}

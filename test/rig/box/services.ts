@@ -44,6 +44,8 @@ export const PORTS = {
 } as const;
 
 export const SERVER = `https://127.0.0.1:${PORTS.apiserver}`;
+/** The pods' network, split by the controller manager into one /24 per node. */
+export const CLUSTER_CIDR = "10.42.0.0/16";
 export const KUBECONFIG = path.join(BOX, "kubeconfig");
 /** Every task completion the workers record, one JSON line each. */
 export const TASK_RECORD = path.join(BOX, "tasks.jsonl");
@@ -304,7 +306,9 @@ export const SERVICES: readonly Service<BoxContext>[] = [
                 `--service-account-signing-key-file=${c.pki.serviceAccount.key}`,
                 "--service-account-issuer=https://kubernetes.default.svc",
                 "--service-cluster-ip-range=10.96.0.0/16",
-                "--authorization-mode=RBAC",
+                // As RKE2 runs it: kubelets authorized as their own node (the real nodes of test/rig/hosts).
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
                 // The aggregation layer, through which the HPA reads KEDA's external metrics.
                 `--requestheader-client-ca-file=${c.pki.frontProxyCa}`,
                 "--requestheader-allowed-names=front-proxy-client",
@@ -335,6 +339,9 @@ export const SERVICES: readonly Service<BoxContext>[] = [
                 `--service-account-private-key-file=${c.pki.serviceAccount.key}`,
                 `--root-ca-file=${c.pki.ca}`,
                 "--cluster-name=box",
+                // Each node's pod subnet, which flannel reads on the real nodes (RKE2's default cluster CIDR).
+                "--allocate-node-cidrs=true",
+                `--cluster-cidr=${CLUSTER_CIDR}`,
                 // The defaults, stated: the HPA as clusters run it.
                 "--horizontal-pod-autoscaler-sync-period=15s",
                 "--horizontal-pod-autoscaler-tolerance=0.1",

@@ -24,6 +24,12 @@ export const HOST_SPECS = [
     { name: "bullseye", release: "bullseye", address: "127.0.0.3", port: 22123 },
 ] as const;
 
+/**
+ * What a node runs beside the kubelet, from Debian's packages: in place of the runtime RKE2 bundles. In apt's
+ * cache of every host image, installed only on the hosts that become nodes.
+ */
+export const NODE_RUNTIME_PACKAGES = ["containerd", "runc"];
+
 /** The SSH user, as Debian's installer makes it: a user with sudo, root without a password login. */
 export const HOST_USER = "debian";
 
@@ -88,7 +94,7 @@ export async function startHosts(
             .map((l) => `${l}\n`)
             .join(""),
     );
-    // A fresh install's swap is in fstab; its live swap would be this machine's (/proc/swaps is not
+    // /dev/kmsg as a host has it (the kubelet's OOM watcher reads the kernel log). A fresh install's swap is in fstab; its live swap would be this machine's (/proc/swaps is not
     // namespaced), so each host sees none.
     const swaps = path.join(HOSTS_DIR, "swaps");
     fs.writeFileSync(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
@@ -97,7 +103,7 @@ export async function startHosts(
         const image = `swh-e2e/host:${spec.release}`;
         execFileSync(
             path.join(ROOT, "test/rig/hosts/host-image.sh"),
-            [spec.release, image, PACKAGES.join(" ")],
+            [spec.release, image, [...PACKAGES, ...NODE_RUNTIME_PACKAGES].join(" ")],
             {
                 stdio: "inherit",
             },
@@ -109,7 +115,7 @@ export async function startHosts(
             "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--cap-drop", "SYS_MODULE",
             "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
             "--cgroupns", "private", "--tmpfs", "/run", "--tmpfs", "/run/lock",
-            "--stop-signal", "SIGRTMIN+3", "-v", `${swaps}:/proc/swaps:ro`,
+            "--stop-signal", "SIGRTMIN+3", "-v", `${swaps}:/proc/swaps:ro`, "--device", "/dev/kmsg",
             "-p", `${spec.address}:${spec.port}:22`, image,
         ]); // prettier-ignore
         hosts.push({
@@ -169,6 +175,15 @@ export function stopHosts(specs: readonly { name: string }[] = HOST_SPECS): void
     fs.rmSync(saved);
 }
 
+/** The ssh client's options for a host: the run's key, the host key pinned, no prompt. */
+export function sshArgs(host: TestHost): string[] {
+    return [
+        "-i", KEY, "-p", String(host.port),
+        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`,
+        "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+    ]; // prettier-ignore
+}
+
 export interface SshResult {
     status: number | null;
     stdout: string;
@@ -187,12 +202,7 @@ export function ssh(
     command: string,
     opts: { timeoutSeconds?: number; dropWhen?: RegExp } = {},
 ): Promise<SshResult> {
-    const args = [
-        "-i", KEY, "-p", String(host.port),
-        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`,
-        "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-        `${host.user}@${host.address}`, "--", command,
-    ]; // prettier-ignore
+    const args = [...sshArgs(host), `${host.user}@${host.address}`, "--", command];
     return new Promise((resolve, reject) => {
         const child = spawn("ssh", args, { stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
