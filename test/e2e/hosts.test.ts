@@ -6,6 +6,7 @@
  * its host and step.
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as YAML from "yaml";
 import { parseCpu, parseMemory } from "../../components/common/quantity";
 import { planPool } from "../../components/worker-node-pool";
@@ -16,7 +17,8 @@ import { programSteps, stepEnv } from "../harness/remote-steps";
 import { RemoteStep, StepError, StepRun, up } from "../rig/hosts/prep";
 import { Box, boxDown, boxUp } from "../rig/box/box";
 import { versions } from "../rig/box/services";
-import { RealNode, joinBox, stopTunnel } from "../rig/hosts/node";
+import { POD_IMAGE_REF, RealNode, joinBox, stopTunnel } from "../rig/hosts/node";
+import { ROOT } from "../rig/engine/env";
 
 // Rancher's node command as Rancher prints it, for a server that does not answer (the host's own loopback).
 const UNREACHABLE_NODE_COMMAND =
@@ -60,11 +62,9 @@ describe("node preparation on real Debian hosts over SSH", function () {
     let hosts: TestHost[];
     let config: Record<string, string>;
     let steps: Record<string, RemoteStep[]>;
-    let machineBefore: Record<string, string>;
     const states = new Map<string, Map<string, string>>();
 
     before(async function () {
-        machineBefore = machineSysctls();
         hosts = await startHosts();
         ({ config, byHost: steps } = await programSteps(hosts, UNREACHABLE_NODE_COMMAND));
         for (const h of hosts) states.set(h.name, new Map());
@@ -75,12 +75,8 @@ describe("node preparation on real Debian hosts over SSH", function () {
 
     after(function () {
         if (keep) return;
-        stopHosts();
-        assert.deepEqual(
-            machineSysctls(),
-            machineBefore,
-            "this machine's non-namespaced sysctls are restored",
-        );
+        const restored = stopHosts();
+        assert.deepEqual(machineSysctls(), restored, "this machine's non-namespaced sysctls are restored");
     });
 
     it("takes each host's steps from the program: the prep chain, then registration, over the host's own connection", () => {
@@ -329,6 +325,42 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 );
                 assert.deepEqual(real, m.allocatable, `${m.name}: the kubelet's allocatable`);
             }
+        });
+
+        /** The overlay check as operators run it (npm run check:overlay), on the real nodes (not kwok's). */
+        function overlayCheck() {
+            const r = spawnSync(
+                "npm",
+                ["run", "-s", "check:overlay", "--", "--kubeconfig", box.kubeconfig, "--selector", "type!=kwok",
+                    "--image", POD_IMAGE_REF],
+                { cwd: ROOT, encoding: "utf8", timeout: 600_000 },
+            ); // prettier-ignore
+            console.log(r.stdout.replace(/^/gm, "      "));
+            return r;
+        }
+
+        it("the overlay check passes on the real nodes with flannel host-gw: every node's pod reaches every other node's", () => {
+            const r = overlayCheck();
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(r.stdout, /pod network, 2\/2 pairs answer/);
+            assert.match(r.stdout, /^bookworm +- +ok *$/m);
+            assert.match(r.stdout, /^bullseye +ok +- *$/m);
+        });
+
+        it("with routing between the nodes broken on purpose, the overlay check fails and names the pairs", async () => {
+            const bookworm = hosts.find((h) => h.name === "bookworm")!;
+            const cidr = (await box.kube.get("/api/v1/nodes/bullseye")).spec.podCIDR as string;
+            // A policy rule ahead of flannel's routes (which it would put back): bullseye's pods unreachable.
+            onHost(bookworm, `ip rule add to ${cidr} blackhole pref 100`);
+            try {
+                const r = overlayCheck();
+                assert.equal(r.status, 1, r.stdout);
+                assert.match(r.stderr, /bookworm → bullseye \(pod 10\.42\.\d+\.\d+\): no answer/);
+                assert.match(r.stdout, /^bookworm +- +FAIL *$/m);
+            } finally {
+                onHost(bookworm, `ip rule del to ${cidr} blackhole pref 100`);
+            }
+            assert.equal(overlayCheck().status, 0, "passes again once routing is back");
         });
     });
 });

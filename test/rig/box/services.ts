@@ -309,6 +309,8 @@ export const SERVICES: readonly Service<BoxContext>[] = [
                 // As RKE2 runs it: kubelets authorized as their own node (the real nodes of test/rig/hosts).
                 "--authorization-mode=Node,RBAC",
                 "--enable-admission-plugins=NodeRestriction",
+                // Logs and exec reach a kubelet at its node's address, never through a DNS lookup of its name.
+                "--kubelet-preferred-address-types=InternalIP,Hostname",
                 // The aggregation layer, through which the HPA reads KEDA's external metrics.
                 `--requestheader-client-ca-file=${c.pki.frontProxyCa}`,
                 "--requestheader-allowed-names=front-proxy-client",

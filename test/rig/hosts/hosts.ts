@@ -94,7 +94,10 @@ export async function startHosts(
             .map((l) => `${l}\n`)
             .join(""),
     );
-    // /dev/kmsg as a host has it (the kubelet's OOM watcher reads the kernel log). A fresh install's swap is in fstab; its live swap would be this machine's (/proc/swaps is not
+    // /dev/kmsg as a host has it (the kubelet's OOM watcher reads the kernel log). containerd's root on a
+    // filesystem of its own: its overlay snapshots cannot sit on Docker's overlay, and the node's image
+    // filesystem is then the node's, not this machine's shared disk (whose fill level would decide image
+    // garbage collection and disk-pressure eviction). A fresh install's swap is in fstab; its live swap would be this machine's (/proc/swaps is not
     // namespaced), so each host sees none.
     const swaps = path.join(HOSTS_DIR, "swaps");
     fs.writeFileSync(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
@@ -116,6 +119,7 @@ export async function startHosts(
             "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
             "--cgroupns", "private", "--tmpfs", "/run", "--tmpfs", "/run/lock",
             "--stop-signal", "SIGRTMIN+3", "-v", `${swaps}:/proc/swaps:ro`, "--device", "/dev/kmsg",
+            "--tmpfs", "/var/lib/containerd:rw,exec,size=2g",
             "-p", `${spec.address}:${spec.port}:22`, image,
         ]); // prettier-ignore
         hosts.push({
@@ -147,6 +151,8 @@ export async function startHosts(
                 `cat >/home/${HOST_USER}/.ssh/authorized_keys`,
                 `chown ${HOST_USER}: /home/${HOST_USER}/.ssh/authorized_keys`,
                 "echo 'UUID=0d3c5e6a-swap none swap sw 0 0' >>/etc/fstab",
+                // Names resolve nowhere: nothing on a host may reach past this machine (no image pull, no mirror).
+                "echo 'nameserver 127.0.0.1' >/etc/resolv.conf",
             ].join("\n")],
             publicKey,
         ); // prettier-ignore
@@ -165,14 +171,18 @@ export async function startHosts(
     return hosts;
 }
 
-/** Removes the hosts' containers and puts back the machine's non-namespaced sysctls the hosts changed. */
-export function stopHosts(specs: readonly { name: string }[] = HOST_SPECS): void {
+/**
+ * Removes the hosts' containers and puts back the machine's non-namespaced sysctls the hosts changed, as
+ * saved by the first startHosts (an aborted run's included); returns them.
+ */
+export function stopHosts(specs: readonly { name: string }[] = HOST_SPECS): Record<string, string> {
     for (const spec of specs) spawnSync("docker", ["rm", "-f", containerOf(spec.name)], { stdio: "ignore" });
     const saved = path.join(HOSTS_DIR, "machine-sysctls.json");
-    if (!fs.existsSync(saved)) return;
+    if (!fs.existsSync(saved)) return machineSysctls();
     const values = JSON.parse(fs.readFileSync(saved, "utf8")) as Record<string, string>;
     for (const [k, v] of Object.entries(values)) fs.writeFileSync(`/proc/sys/${k.replace(/\./g, "/")}`, v);
     fs.rmSync(saved);
+    return values;
 }
 
 /** The ssh client's options for a host: the run's key, the host key pinned, no prompt. */

@@ -144,7 +144,7 @@ export async function joinBox(
         );
         onHost(host, "systemctl daemon-reload");
         runtime = runtime.replace(
-            /Debian's containerd \S+/,
+            /Debian's containerd [^,]+/,
             `containerd ${versions().CONTAINERD_VERSION} (Debian's ${debian} has no CRI v1)`,
         );
     }
