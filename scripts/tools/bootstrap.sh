@@ -119,7 +119,8 @@ build() {
         echo "[$n/$total] $name $version: cached ($dir)"
     else
         echo "[$n/$total] $name $version: building (this takes minutes the first time)"
-        local src="$cache/src/$name-$version"
+        local began src="$cache/src/$name-$version"
+        began=$(date +%s)
         rm -rf "$src" && mkdir -p "$src"
         (
             cd "$src"
@@ -148,7 +149,7 @@ build() {
         mkdir -p "$dir"
         for b in $binaries; do mv "$dir.tmp/${b%%:*}" "$dir/${b#*:}"; done
         rm -rf "$dir.tmp"
-        echo "[$n/$total] $name $version: built in $(($(date +%s) - started))s"
+        echo "[$n/$total] $name $version: built in $(($(date +%s) - began))s"
     fi
     for b in $binaries; do ln -sf "$dir/${b#*:}" "$bin/${b#*:}"; done
 }
@@ -288,6 +289,7 @@ if [ -x "$otelcol" ]; then
     echo "[$n/$total] otelcol $OTELCOL_VERSION: cached ($otelcol)"
 else
     echo "[$n/$total] otelcol $OTELCOL_VERSION: building with ocb (this takes minutes the first time)"
+    began=$(date +%s)
     src="$cache/src/otelcol-$OTELCOL_VERSION"
     rm -rf "$src" && mkdir -p "$src"
     contrib=github.com/open-telemetry/opentelemetry-collector-contrib
@@ -313,7 +315,7 @@ YAML
         die "building otelcol $OTELCOL_VERSION failed (see above)"
     mkdir -p "$(dirname "$otelcol")"
     mv "$src/dist/otelcol-swh" "$otelcol"
-    echo "[$n/$total] otelcol $OTELCOL_VERSION: built in $(($(date +%s) - started))s"
+    echo "[$n/$total] otelcol $OTELCOL_VERSION: built in $(($(date +%s) - began))s"
 fi
 ln -sf "$otelcol" "$bin/otelcol-swh"
 fi

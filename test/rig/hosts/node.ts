@@ -26,16 +26,24 @@ export const POD_IMAGE_REF = `docker.io/${POD_IMAGE}`;
 /** Where RKE2's agent reads its config drop-ins; the preparation writes the kubelet's there. */
 const DROP_IN_DIR = "/etc/rancher/rke2/config.yaml.d";
 
-/** The kubelet arguments the host's config drop-ins give, merged as RKE2's agent merges them (in file order). */
-export function kubeletArgsOnHost(host: TestHost): string[] {
-    const files = onHost(host, `ls ${DROP_IN_DIR}/*.yaml`).trim().split("\n").sort();
+/**
+ * The kubelet arguments of RKE2 config files, merged as its agent merges them: in file-name order, a
+ * `kubelet-arg` replaces what came before and a `kubelet-arg+` appends to it.
+ */
+export function mergeKubeletArgs(files: { name: string; text: string }[]): string[] {
     const args: string[] = [];
-    for (const f of files) {
-        const doc = (YAML.parse(onHost(host, `cat ${f}`)) ?? {}) as Record<string, string[]>;
+    for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const doc = (YAML.parse(f.text) ?? {}) as Record<string, string[] | undefined>;
         if (doc["kubelet-arg"]) args.splice(0, args.length, ...doc["kubelet-arg"]);
         args.push(...(doc["kubelet-arg+"] ?? []));
     }
     return args;
+}
+
+/** The kubelet arguments the host's config drop-ins give. */
+export function kubeletArgsOnHost(host: TestHost): string[] {
+    const names = onHost(host, `ls ${DROP_IN_DIR}/*.yaml`).trim().split("\n");
+    return mergeKubeletArgs(names.map((name) => ({ name, text: onHost(host, `cat ${name}`) })));
 }
 
 /** The network address of flannel's FLANNEL_SUBNET (10.42.1.1/24 → 10.42.1.0/24), as its CNI plugin writes it. */
