@@ -94,10 +94,11 @@ export async function startHosts(
             .map((l) => `${l}\n`)
             .join(""),
     );
-    // /dev/kmsg as a host has it (the kubelet's OOM watcher reads the kernel log). containerd's root on a
-    // filesystem of its own: its overlay snapshots cannot sit on Docker's overlay, and the node's image
-    // filesystem is then the node's, not this machine's shared disk (whose fill level would decide image
-    // garbage collection and disk-pressure eviction). A fresh install's swap is in fstab; its live swap would be this machine's (/proc/swaps is not
+    // /dev/kmsg as a host has it (the kubelet's OOM watcher reads the kernel log). containerd's and the
+    // kubelet's roots on filesystems of their own: overlay snapshots cannot sit on Docker's overlay, and the
+    // node's image and node filesystems are then the node's, not this machine's shared disk, whose fill level
+    // would decide image garbage collection and disk-pressure eviction (a cold CI run's caches took it below
+    // the kubelet's nodefs.available<10% here, and every test pod was evicted). A fresh install's swap is in fstab; its live swap would be this machine's (/proc/swaps is not
     // namespaced), so each host sees none.
     const swaps = path.join(HOSTS_DIR, "swaps");
     fs.writeFileSync(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
@@ -119,7 +120,7 @@ export async function startHosts(
             "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
             "--cgroupns", "private", "--tmpfs", "/run", "--tmpfs", "/run/lock",
             "--stop-signal", "SIGRTMIN+3", "-v", `${swaps}:/proc/swaps:ro`, "--device", "/dev/kmsg",
-            "--tmpfs", "/var/lib/containerd:rw,exec,size=2g",
+            "--tmpfs", "/var/lib/containerd:rw,exec,size=2g", "--tmpfs", "/var/lib/kubelet:rw,exec,size=1g",
             "-p", `${spec.address}:${spec.port}:22`, image,
         ]); // prettier-ignore
         hosts.push({
