@@ -94,21 +94,19 @@ async function main(): Promise<void> {
     };
     const json = <T>(args: string[]) => JSON.parse(kubectl([...args, "-o", "json"])) as T;
     const step = (n: number, what: string) => console.log(`[${n}/5] ${what}`);
+    // Polls once a second, at most `seconds` times, until every pod of the role is `done`.
     const waitPods = async (role: string, seconds: number, done: (p: PodObject) => boolean) => {
-        const deadline = Date.now() + seconds * 1000;
+        let left: PodObject[] = [];
         for (let i = 0; i < seconds; i++) {
             const pods = json<KubeList<PodObject>>([
                 "get", "pods", "-n", o.namespace, "-l", `swh.softwareheritage.org/overlay-check=${role}`,
             ]).items; // prettier-ignore
-            const left = pods.filter((p) => !done(p));
-            if (left.length === 0) return pods;
-            if (Date.now() > deadline) {
-                const names = left.map((p) => `${p.metadata.name} (${p.status.phase ?? "Pending"})`);
-                throw new Error(`timed out after ${seconds}s waiting for ${names.join(", ")}`);
-            }
+            left = pods.filter((p) => !done(p));
+            if (pods.length > 0 && left.length === 0) return pods;
             await new Promise((r) => setTimeout(r, 1000));
         }
-        throw new Error(`timed out after ${seconds}s waiting for the ${role} pods`);
+        const names = left.map((p) => `${p.metadata.name} (${p.status.phase ?? "Pending"})`);
+        throw new Error(`timed out after ${seconds}s waiting for the ${role} pods: ${names.join(", ")}`);
     };
 
     const nodes = json<KubeList<NodeObject>>(["get", "nodes", ...(selector ? ["-l", selector] : [])])

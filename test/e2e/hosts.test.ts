@@ -13,7 +13,7 @@ import { planPool } from "../../components/worker-node-pool";
 import { SYSCTLS } from "../../components/worker-node-pool/node-prep";
 import { NODE_PREP_STEPS } from "../fixtures";
 import { HOST_SPECS, TestHost, machineSysctls, onHost, startHosts, stopHosts } from "../rig/hosts/hosts";
-import { programSteps, stepEnv } from "../harness/remote-steps";
+import { poolArgs, programSteps, stepEnv } from "../harness/remote-steps";
 import { RemoteStep, StepError, StepRun, up } from "../rig/hosts/prep";
 import { Box, boxDown, boxUp } from "../rig/box/box";
 import { versions } from "../rig/box/services";
@@ -251,10 +251,7 @@ describe("node preparation on real Debian hosts over SSH", function () {
     describe("the prepared hosts as real nodes of the box", function () {
         let box: Box;
         const nodes: RealNode[] = [];
-        const pool = () =>
-            JSON.parse(config["elastic-workers:pool"]) as Parameters<typeof planPool>[1] & {
-                hosts: { name: string; cpu: string; memory: string; labels?: Record<string, string> }[];
-            };
+        const pool = () => poolArgs(config);
 
         before(async function () {
             // As `pulumi up` would: whatever preparation has not run yet on a host runs now.
@@ -294,7 +291,6 @@ describe("node preparation on real Debian hosts over SSH", function () {
                     assert.ok(cmdline.split("\n").includes(`--${a}`), `kubelet runs with --${a}`);
                 const k8sNode = await box.kube.get(`/api/v1/nodes/${host.name}`);
                 assert.equal(k8sNode.status.nodeInfo.kubeletVersion, versions().KUBE_VERSION);
-                console.log(`      ${host.name}: ${node.runtime}`);
                 assert.match(
                     k8sNode.status.nodeInfo.osImage,
                     new RegExp(`Debian GNU/Linux ${spec.release === "bookworm" ? 12 : 11}`),

@@ -173,7 +173,7 @@ export async function runUnderMocks<T>(
         secretKeys?: string[];
         preview?: boolean;
         project?: string;
-        /** Outputs a provider would compute for a resource, instead of the default ones (when not undefined). */
+        /** Outputs a provider would compute for a resource, over the default ones (undefined: the defaults). */
         outputs?: (
             type: string,
             name: string,
@@ -191,9 +191,10 @@ export async function runUnderMocks<T>(
             registerTransform: (t: pulumi.ResourceTransform) => stackTransforms.push(t),
             newResource: (args: pulumi.runtime.MockResourceArgs) => ({
                 id: `${args.name}-id`,
-                state:
-                    opts.outputs?.(args.type, args.name, args.inputs) ??
-                    outputsFor(args.type, args.name, args.inputs),
+                state: {
+                    ...outputsFor(args.type, args.name, args.inputs),
+                    ...opts.outputs?.(args.type, args.name, args.inputs),
+                },
             }),
             call: (args: pulumi.runtime.MockCallArgs) => {
                 recorder.calls.push({ token: args.token, inputs: args.inputs });

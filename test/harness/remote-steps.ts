@@ -57,14 +57,9 @@ export async function programSteps(
     nodeCommand: string,
 ): Promise<{ config: Record<string, string>; byHost: Record<string, RemoteStep[]> }> {
     const config = testPoolConfig(hosts);
-    const { recorder } = await runProgram(config, undefined, (type, _name, inputs) =>
+    const { recorder } = await runProgram(config, undefined, (type) =>
         type === "rancher2:index/clusterV2:ClusterV2"
-            ? {
-                  ...inputs,
-                  clusterV1Id: "c-m-test",
-                  kubeConfig: "",
-                  clusterRegistrationToken: { nodeCommand, token: "token" },
-              }
+            ? { clusterRegistrationToken: { nodeCommand, token: "token" } }
             : undefined,
     );
     const byHost: Record<string, RemoteStep[]> = {};
@@ -83,10 +78,17 @@ export async function programSteps(
     return { config, byHost };
 }
 
+/** The pool's arguments in a stack config (`elastic-workers:pool`), as `planPool` takes them. */
+export function poolArgs(config: Record<string, string>): PoolArgs {
+    return JSON.parse(config["elastic-workers:pool"]) as PoolArgs;
+}
+type PoolArgs = Parameters<typeof planPool>[1] & {
+    hosts: { name: string; cpu: string; memory: string; labels?: Record<string, string> }[];
+};
+
 /** The variables of a step, as the pool's own planner computes them for this config (`planPool`). */
 export function stepEnv(config: Record<string, string>, step: string): Record<string, string> {
-    const pool = JSON.parse(config["elastic-workers:pool"]) as Parameters<typeof planPool>[1];
-    const s = planPool("pool", pool).steps.find((x) => x.name === step);
+    const s = planPool("pool", poolArgs(config)).steps.find((x) => x.name === step);
     if (!s) throw new Error(`the pool plans no step ${step}`);
     return s.env;
 }

@@ -58,8 +58,14 @@ export function containerOf(name: string): string {
     return `swh-e2e-host-${name}`;
 }
 
-function docker(args: string[], input?: string): string {
-    return execFileSync("docker", args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+/** Runs the docker CLI; `input` goes to its stdin (an image archive may be large). */
+export function docker(args: string[], input?: Buffer | string): string {
+    return execFileSync("docker", args, {
+        input,
+        encoding: "utf8",
+        stdio: ["pipe", "pipe", "pipe"],
+        maxBuffer: 64 * 2 ** 20,
+    });
 }
 
 /** The private key the hosts accept (made by startHosts). */

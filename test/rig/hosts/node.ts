@@ -15,7 +15,7 @@ import { Box, CLUSTER_CIDR, PORTS } from "../box/box";
 import { nodeClientCert } from "../box/pki";
 import { versions } from "../box/services";
 import { stopByPidFile, until } from "../supervisor";
-import { HOSTS_DIR, NODE_RUNTIME_PACKAGES, TestHost, onHost, sshArgs } from "./hosts";
+import { HOSTS_DIR, NODE_RUNTIME_PACKAGES, TestHost, docker, onHost, sshArgs } from "./hosts";
 import { ROOT } from "../engine/env";
 
 /** The image the nodes run: their pod sandbox (as the pause image) and the test pods. */
@@ -53,10 +53,6 @@ export function subnetOf(cidr: string): string {
     const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
     const net = (n & mask) >>> 0;
     return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".")}/${bits}`;
-}
-
-function docker(args: string[], input?: Buffer | string): string {
-    return execFileSync("docker", args, { input, encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
 }
 
 /** Writes a file on the host (as root). */
