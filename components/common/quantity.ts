@@ -37,6 +37,16 @@ export function parseMemory(value: string | number): number | undefined {
     return Math.round(Number(m[1]) * MEMORY_SUFFIXES[m[2] ?? ""]);
 }
 
+const DURATION_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+/** A kubelet duration as the config takes it: whole seconds, minutes or hours ("90s", "1m", "2h"). */
+export const DURATION_RE = /^(\d+)(s|m|h)$/;
+
+/** Parses a duration (DURATION_RE) into seconds, or undefined if malformed. */
+export function parseDuration(value: string): number | undefined {
+    const m = DURATION_RE.exec(value.trim());
+    return m ? Number(m[1]) * DURATION_SECONDS[m[2]] : undefined;
+}
+
 /** Formats millicores the way Kubernetes prints them ("500m", "2"). */
 export function formatCpu(millis: number): string {
     return millis % 1000 === 0 ? String(millis / 1000) : `${millis}m`;

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ArgumentError, describe } from "./errors";
-import { parseCpu, parseMemory } from "./quantity";
+import { DURATION_RE, parseCpu, parseMemory } from "./quantity";
 
 /**
  * A string whose every failure, a value of another type included (`memory: 8`), says what was expected and shows
@@ -100,7 +100,7 @@ export const port = z
     .int("expected a TCP port (1-65535)")
     .min(1, "expected a TCP port (1-65535)")
     .max(65535, "expected a TCP port (1-65535)");
-export const duration = matching(/^\d+(s|m|h)$/, 'expected a duration like "1m"');
+export const duration = matching(DURATION_RE, 'expected a duration like "1m"');
 
 // --- versions and images ------------------------------------------------------------------------------------
 

@@ -150,6 +150,20 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         assertExactlyOnce(`${run}-shared-git`, 30);
         assertExactlyOnce(`${run}-shared-svn`, 16);
         assert.deepEqual(sampler.overcommits(), [], "a node held more than its allocatable");
+        // With pods Pending, the scheduler looked for victims: what stands for the DaemonSets is not one.
+        const overhead = await box.kube.list(
+            "/api/v1/namespaces/kube-system/pods?labelSelector=box%3Doverhead",
+        );
+        const nodes = await box.kube.list("/api/v1/nodes");
+        assert.equal(overhead.length, nodes.length, "an overhead pod on every node, none preempted");
+        for (const p of overhead) {
+            assert.equal(p.spec.priority, 2000001000, `${p.metadata.name} runs at system-node-critical`);
+            assert.equal(
+                p.metadata.deletionTimestamp,
+                undefined,
+                `${p.metadata.name} is not being preempted`,
+            );
+        }
         for (const l of [git, svn]) {
             await until(`${l.loader} back to 0`, l.cooldownPeriod + 90, async () => atZero(await state(l)));
         }

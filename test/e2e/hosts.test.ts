@@ -8,17 +8,42 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as YAML from "yaml";
-import { parseCpu, parseMemory } from "../../components/common/quantity";
+import { parseCpu, parseDuration, parseMemory } from "../../components/common/quantity";
 import { planPool } from "../../components/worker-node-pool";
 import { SYSCTLS } from "../../components/worker-node-pool/node-prep";
 import { NODE_PREP_STEPS } from "../fixtures";
-import { HOST_SPECS, TestHost, machineSysctls, onHost, startHosts, stopHosts } from "../rig/hosts/hosts";
+import {
+    HOST_MEMORY,
+    HOST_SPECS,
+    TestHost,
+    machineSysctls,
+    onHost,
+    startHosts,
+    stopHosts,
+} from "../rig/hosts/hosts";
 import { poolArgs, programSteps, stepEnv } from "../harness/remote-steps";
 import { RemoteStep, StepError, StepRun, up } from "../rig/hosts/prep";
 import { Box, boxDown, boxUp } from "../rig/box/box";
 import { versions } from "../rig/box/services";
 import { POD_IMAGE_REF, RealNode, joinBox, stopTunnel } from "../rig/hosts/node";
 import { ROOT } from "../rig/engine/env";
+import { Recorded, Recorder } from "../harness/pulumi";
+import { until } from "../rig/supervisor";
+import {
+    KernelOomKill,
+    MiB,
+    NodeGuard,
+    kernelOomKills,
+    SYSTEM_MEMORY_UNIT,
+    loaderPod,
+    memoryPod,
+    nodeGuard,
+    nodeMemory,
+    podEvents,
+    startSystemMemory,
+    stopSystemMemory,
+} from "../rig/hosts/memory";
+import { reservationsSchema } from "../../components/worker-node-pool/args";
 
 // Rancher's node command as Rancher prints it, for a server that does not answer (the host's own loopback).
 const UNREACHABLE_NODE_COMMAND =
@@ -62,11 +87,12 @@ describe("node preparation on real Debian hosts over SSH", function () {
     let hosts: TestHost[];
     let config: Record<string, string>;
     let steps: Record<string, RemoteStep[]>;
+    let recorder: Recorder;
     const states = new Map<string, Map<string, string>>();
 
     before(async function () {
         hosts = await startHosts();
-        ({ config, byHost: steps } = await programSteps(hosts, UNREACHABLE_NODE_COMMAND));
+        ({ config, byHost: steps, recorder } = await programSteps(hosts, UNREACHABLE_NODE_COMMAND));
         for (const h of hosts) states.set(h.name, new Map());
     });
 
@@ -357,6 +383,217 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 onHost(bookworm, `ip rule del to ${cidr} blackhole pref 100`);
             }
             assert.equal(overlayCheck().status, 0, "passes again once routing is back");
+        });
+
+        describe(`memory on a real node bounded to ${HOST_MEMORY} (bookworm): the kernel kills in a pod's cgroup, the kubelet evicts before the node's`, function () {
+            const pods = "/api/v1/namespaces/default/pods";
+            let host: TestHost;
+            let guard: NodeGuard;
+            let podsLimit: number;
+            // The pool's reservations as the program reads them (the schema's defaults where the config is silent).
+            const reservations = () => reservationsSchema.parse(pool().reservations ?? {});
+
+            before(async function () {
+                host = hosts.find((h) => h.name === "bookworm")!;
+                guard = nodeGuard(host);
+                const m = await nodeMemory(box.kube, host.name);
+                podsLimit = m.podsAvailableBytes + m.podsWorkingSetBytes;
+                console.log(
+                    `      bookworm at rest: available ${(m.availableBytes / MiB).toFixed(0)} MiB (working set ` +
+                        `${(m.workingSetBytes / MiB).toFixed(0)} MiB); pods' cgroup: available ` +
+                        `${(m.podsAvailableBytes / MiB).toFixed(0)} MiB`,
+                );
+            });
+
+            /**
+             * Waits for the kubelet to evict one of `names`: its Evicted event, and the condition it leaves on the
+             * pod (the pod's phase is its container's: a loader that exits 0 on SIGTERM ends Succeeded).
+             */
+            async function eviction(names: string[], seconds: number) {
+                const found = await until(
+                    `the kubelet evicts one of ${names.join(", ")}`,
+                    seconds,
+                    async () => {
+                        for (const n of names) {
+                            const event = (await podEvents(box.kube, "default", n)).find(
+                                (e) => e.reason === "Evicted",
+                            );
+                            if (event) return { name: n, event, at: Date.now() };
+                        }
+                        return undefined;
+                    },
+                );
+                // The kubelet records the event, then updates the pod's status.
+                const target = await until(`${found.name}: its DisruptionTarget condition`, 30, async () =>
+                    (await box.kube.get(`${pods}/${found.name}`)).status.conditions.find(
+                        (c: { type: string }) => c.type === "DisruptionTarget",
+                    ),
+                );
+                console.log(
+                    `      ${found.name}: ${found.event.reason} by the ${found.event.source?.component}: ${found.event.message}`,
+                );
+                assert.equal(found.event.source?.component, "kubelet");
+                assert.equal(target?.reason, "TerminationByKubelet", "the pod says the kubelet ended it");
+                return found;
+            }
+
+            /**
+             * The node stays Ready, its kubelet and containerd never restarted, and the kernel killed nothing on
+             * it beyond `allowed` (the kills it logged for this host before the test, and any it is allowed).
+             */
+            async function assertNodeUnharmed(
+                killsBefore: number,
+                allowed: (k: KernelOomKill) => boolean = () => false,
+            ) {
+                const node = await box.kube.get(`/api/v1/nodes/${host.name}`);
+                const ready = node.status.conditions.find((c: { type: string }) => c.type === "Ready");
+                assert.equal(ready.status, "True", "the node stays Ready");
+                assert.deepEqual(nodeGuard(host), guard, "kubelet and containerd never restarted");
+                const kills = kernelOomKills(host).slice(killsBefore);
+                assert.deepEqual(
+                    kills.filter((k) => !allowed(k)),
+                    [],
+                    "no other OOM kill by the kernel",
+                );
+                const systemOom = await box.kube.list(
+                    `/api/v1/namespaces/default/events?fieldSelector=involvedObject.kind=Node,reason=SystemOOM`,
+                );
+                assert.equal(systemOom.length, 0, "no SystemOOM event");
+                return kills;
+            }
+
+            after(async function () {
+                if (keep) return;
+                stopSystemMemory(host);
+                for (const p of await box.kube.list(
+                    `${pods}?labelSelector=app.kubernetes.io/name%3Dswh-e2e-memory`,
+                ))
+                    await box.kube.delete(`${pods}/${p.metadata.name}`, 0);
+            });
+
+            it("a loader pod past its memory limit is OOM-killed in its own cgroup and restarted; the node stays Ready", async () => {
+                for (const pc of recorder.ofType("kubernetes:scheduling.k8s.io/v1:PriorityClass"))
+                    await box.kube.ensure("/apis/scheduling.k8s.io/v1/priorityclasses", pc.inputs);
+                const limitOf = (d: Recorded) =>
+                    parseMemory(d.inputs.spec.template.spec.containers[0].resources.limits.memory)!;
+                const loaders = recorder
+                    .ofType("kubernetes:apps/v1:Deployment")
+                    .filter((d) => d.inputs.metadata.name.startsWith("loader-"));
+                // A loader whose own limit the node can hold: a limit past the pods' cgroup (git's 20Gi on this
+                // node, as on staging's 8Gi hosts) is never reached; the pods' cgroup runs out first.
+                const deployment = loaders.find((d) => limitOf(d) + 256 * MiB <= podsLimit);
+                assert.ok(deployment, `a loader with a limit below ${podsLimit / MiB} MiB`);
+                const limit = limitOf(deployment);
+                const name = "swh-e2e-loader-oom";
+                const killsBefore = kernelOomKills(host).length;
+                // Past the limit at once: the loader's own cgroup runs out, not the pods' or the node's.
+                const pod = loaderPod(deployment.inputs, name, host.name, {
+                    startMiB: limit / MiB + 128, stepMiB: 0, pauseSeconds: 1, totalMiB: 0,
+                }); // prettier-ignore
+                await box.kube.ensure(pods, pod, { update: false });
+                const killed = await until(`${name}: OOM-killed`, 180, async () => {
+                    const p = await box.kube.get(`${pods}/${name}`);
+                    const s = p.status.containerStatuses?.[0];
+                    const t = s?.lastState?.terminated ?? s?.state?.terminated;
+                    return t?.reason === "OOMKilled" ? { p, s, t } : undefined;
+                });
+                console.log(
+                    `      ${name} (${deployment.inputs.metadata.name}'s pod, limit ${limit / MiB} MiB): ${killed.t.reason}, ` +
+                        `exit code ${killed.t.exitCode}, restarts ${killed.s.restartCount}`,
+                );
+                assert.equal(killed.t.exitCode, 137);
+                await box.kube.delete(`${pods}/${name}`, 0);
+                // The pod's cgroup, limited to the sum of its containers' limits, or its container's.
+                const own = `/kubepods/burstable/pod${killed.p.metadata.uid}`;
+                const kills = await assertNodeUnharmed(
+                    killsBefore,
+                    (k) => k.oomMemcg === own || k.oomMemcg.startsWith(`${own}/`),
+                );
+                for (const k of kills)
+                    console.log(`      kernel: OOM in ${k.oomMemcg}, killed ${k.task} of ${k.taskMemcg}`);
+                assert.ok(
+                    kills.length > 0,
+                    "the kernel logged the kill, in the loader container's own cgroup",
+                );
+            });
+
+            it("a system service outgrows its reservation past the soft threshold: the kubelet evicts a best-effort pod once the grace period has passed", async () => {
+                const r = reservations();
+                const soft = parseMemory(r.evictionSoftMemory)!;
+                const hard = parseMemory(r.evictionHardMemory)!;
+                const grace = parseDuration(r.evictionSoftGracePeriod)!;
+                const name = "swh-e2e-soft";
+                const killsBefore = kernelOomKills(host).length;
+                await box.kube.ensure(pods, memoryPod(name, host.name, { startMiB: 384, stepMiB: 0, pauseSeconds: 1, totalMiB: 0 })); // prettier-ignore
+                await until(`${name}: holds its memory`, 120, async () =>
+                    (await box.kube.get(`${pods}/${name}/log`)).text?.includes("384 MiB"),
+                );
+                // Pods alone cannot reach it: their cgroup stops at capacity − kube-reserved − system-reserved.
+                // A system service takes what is left down to the middle between the soft and hard thresholds.
+                const m = await nodeMemory(box.kube, host.name, Date.now());
+                const take = Math.floor((m.availableBytes - (soft + hard) / 2) / MiB);
+                assert.ok(take > 0, `room for a system service: available ${m.availableBytes / MiB} MiB`);
+                await startSystemMemory(host, { startMiB: take, stepMiB: 0, pauseSeconds: 1, totalMiB: 0 });
+                const held = Date.now();
+                // The kubelet's stats lag by its housekeeping interval (10 s).
+                const under = await until(
+                    "the kubelet sees the node between the thresholds",
+                    60,
+                    async () => {
+                        const now = await nodeMemory(box.kube, host.name);
+                        return now.availableBytes < soft && now.availableBytes > hard ? now : undefined;
+                    },
+                );
+                console.log(
+                    `      ${SYSTEM_MEMORY_UNIT} holds ${take} MiB: available ${(under.availableBytes / MiB).toFixed(0)} MiB`,
+                );
+                const evicted = await eviction([name], grace + 120);
+                const after = (evicted.at - held) / 1000;
+                console.log(`      ${name}: evicted ${after.toFixed(0)} s after the memory was held`);
+                assert.match(
+                    evicted.event.message,
+                    new RegExp(`low on resource: memory\\. Threshold quantity: ${r.evictionSoftMemory},`),
+                );
+                assert.ok(
+                    after >= grace,
+                    `evicted after the ${grace} s grace period (${after.toFixed(0)} s)`,
+                );
+                const node = await box.kube.get(`/api/v1/nodes/${host.name}`);
+                assert.equal(
+                    node.status.conditions.find((c: { type: string }) => c.type === "MemoryPressure").status,
+                    "True",
+                );
+                stopSystemMemory(host);
+                await assertNodeUnharmed(killsBefore);
+            });
+
+            it("best-effort pods that grow past the hard threshold of the pods' memory are evicted by the kubelet before the kernel kills anything", async () => {
+                const r = reservations();
+                const m = await nodeMemory(box.kube, host.name);
+                // Two pods growing at a pace the kubelet's 10 s housekeeping can see, each up to half of all the
+                // pods' memory: were they not evicted, the kernel would OOM-kill in the pods' cgroup at the end.
+                const all = (m.podsAvailableBytes + m.podsWorkingSetBytes) / MiB;
+                const names = ["swh-e2e-grow-a", "swh-e2e-grow-b"];
+                const killsBefore = kernelOomKills(host).length;
+                for (const n of names)
+                    await box.kube.ensure(pods, memoryPod(n, host.name, {
+                        startMiB: Math.floor(all / 2 - 512), stepMiB: 8, pauseSeconds: 1, totalMiB: Math.floor(all / 2),
+                    })); // prettier-ignore
+                const started = Date.now();
+                const evicted = await eviction(names, 300);
+                console.log(
+                    `      ${evicted.name}: evicted ${((evicted.at - started) / 1000).toFixed(0)} s after the pods started growing`,
+                );
+                assert.match(
+                    evicted.event.message,
+                    new RegExp(`low on resource: memory\\. Threshold quantity: ${r.evictionHardMemory},`),
+                );
+                for (const n of names) {
+                    const s = (await box.kube.get(`${pods}/${n}`)).status.containerStatuses?.[0];
+                    assert.notEqual(s?.state?.terminated?.reason, "OOMKilled", `${n} was not OOM-killed`);
+                }
+                await assertNodeUnharmed(killsBefore);
+            });
         });
     });
 });

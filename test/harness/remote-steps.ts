@@ -4,7 +4,7 @@
  */
 import { planPool } from "../../components/worker-node-pool";
 import { RemoteStep } from "../rig/hosts/prep";
-import { Recorded } from "./pulumi";
+import { Recorded, Recorder } from "./pulumi";
 import { runProgram, stackConfig } from "./program";
 
 /** Where a test host's SSH answers, and the host key it shows. */
@@ -49,13 +49,13 @@ function chainOrder(commands: Recorded[]): Recorded[] {
 }
 
 /**
- * The program's remote commands per test host, in the order the engine runs them. `nodeCommand` is what
- * Rancher's cluster would return as its node command.
+ * The program's remote commands per test host, in the order the engine runs them, and everything else the
+ * program declared. `nodeCommand` is what Rancher's cluster would return as its node command.
  */
 export async function programSteps(
     hosts: HostAddress[],
     nodeCommand: string,
-): Promise<{ config: Record<string, string>; byHost: Record<string, RemoteStep[]> }> {
+): Promise<{ config: Record<string, string>; byHost: Record<string, RemoteStep[]>; recorder: Recorder }> {
     const config = testPoolConfig(hosts);
     const { recorder } = await runProgram(config, undefined, (type) =>
         type === "rancher2:index/clusterV2:ClusterV2"
@@ -75,7 +75,7 @@ export async function programSteps(
             connection: r.inputs.connection as RemoteStep["connection"],
         }));
     }
-    return { config, byHost };
+    return { config, byHost, recorder };
 }
 
 /** The pool's arguments in a stack config (`elastic-workers:pool`), as `planPool` takes them. */

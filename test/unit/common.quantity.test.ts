@@ -1,6 +1,12 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { formatCpu, formatMemory, parseCpu, parseMemory } from "../../components/common/quantity";
+import {
+    formatCpu,
+    formatMemory,
+    parseCpu,
+    parseDuration,
+    parseMemory,
+} from "../../components/common/quantity";
 
 describe("quantities", () => {
     it("parses and formats CPU and memory the way Kubernetes writes them", () => {
@@ -29,5 +35,13 @@ describe("quantities", () => {
                 },
             ),
         );
+    });
+
+    it("reads a duration the config accepts into seconds, and nothing else", () => {
+        assert.equal(parseDuration("90s"), 90);
+        assert.equal(parseDuration("1m"), 60);
+        assert.equal(parseDuration("2h"), 7200);
+        for (const bad of ["1.5m", "1d", "m", "-1m", "1m30s", ""])
+            assert.equal(parseDuration(bad), undefined, bad);
     });
 });

@@ -38,6 +38,7 @@ describe("autoscaling box: nodes and stack", () => {
         const pod = overheadPod(nodes[2]);
         assert.equal(pod.spec.nodeName, "box-worker2");
         assert.deepEqual(pod.spec.containers[0].resources.requests, { cpu: "250m", memory: "256Mi" });
+        assert.equal(pod.spec.priorityClassName, "system-node-critical", "loader pods cannot preempt it");
         validateObject(pod);
     });
 

@@ -81,6 +81,8 @@ export function overheadPod(node: BoxNode): KubeObject {
         },
         spec: {
             nodeName: node.name,
+            // As CNI and log-shipper DaemonSets run: no loader pod may preempt what stands for them.
+            priorityClassName: "system-node-critical",
             tolerations: [{ operator: "Exists" }],
             containers: [
                 {

@@ -10,6 +10,7 @@ import * as path from "path";
 import { PACKAGES } from "../../../components/worker-node-pool/node-prep";
 import { ROOT } from "../engine/env";
 import { E2E, ensureDocker, waitFor } from "../e2e/env";
+import { pidAlive, readPid, stopByPidFile } from "../supervisor";
 
 export const HOSTS_DIR = path.join(E2E, "hosts");
 const KEY = path.join(HOSTS_DIR, "id_ed25519");
@@ -29,6 +30,13 @@ export const HOST_SPECS = [
  * cache of every host image, installed only on the hosts that become nodes.
  */
 export const NODE_RUNTIME_PACKAGES = ["containerd", "runc"];
+
+/**
+ * Each host's memory, bounded as a VM's is: its container's memory cgroup (no swap beyond it), and the
+ * `/proc/meminfo` lxcfs computes from that cgroup, so the kubelet's capacity and eviction thresholds are the
+ * host's and a memory test cannot reach past it into this machine's 24 GiB.
+ */
+export const HOST_MEMORY = "4g";
 
 /** The SSH user, as Debian's installer makes it: a user with sudo, root without a password login. */
 export const HOST_USER = "debian";
@@ -66,6 +74,44 @@ export function docker(args: string[], input?: Buffer | string): string {
         stdio: ["pipe", "pipe", "pipe"],
         maxBuffer: 64 * 2 ** 20,
     });
+}
+
+const LXCFS_DIR = path.join(HOSTS_DIR, "lxcfs");
+const LXCFS_PID = path.join(HOSTS_DIR, "lxcfs.pid");
+
+function lxcfsMounted(): boolean {
+    return fs.readFileSync("/proc/mounts", "utf8").includes(` ${LXCFS_DIR} fuse.lxcfs `);
+}
+
+/**
+ * lxcfs (Debian's package) on a directory of the run: its `proc/meminfo` shows each reader its own memory
+ * cgroup's limit, as a VM's kernel shows its RAM. Kept running across startHosts calls; stopped by stopHosts.
+ */
+async function startLxcfs(): Promise<string> {
+    const meminfo = path.join(LXCFS_DIR, "proc", "meminfo");
+    const pid = readPid(LXCFS_PID);
+    if (pid !== undefined && pidAlive(pid) && lxcfsMounted()) return meminfo;
+    stopLxcfs();
+    if (spawnSync("sh", ["-c", "command -v lxcfs"]).status !== 0)
+        throw new Error("lxcfs is missing (it bounds each test host's /proc/meminfo): apt-get install lxcfs");
+    fs.mkdirSync(LXCFS_DIR, { recursive: true });
+    const log = fs.openSync(path.join(HOSTS_DIR, "lxcfs.log"), "a");
+    // Its own lock file, not the system's /run/lxcfs.pid: an lxcfs this machine may run stays untouched.
+    const lock = path.join(HOSTS_DIR, "lxcfs.lock");
+    const child = spawn("lxcfs", ["-f", "-p", lock, LXCFS_DIR], {
+        detached: true,
+        stdio: ["ignore", log, log],
+    });
+    child.unref();
+    fs.writeFileSync(LXCFS_PID, String(child.pid));
+    await waitFor("lxcfs: proc/meminfo", 30, () => lxcfsMounted() && fs.existsSync(meminfo));
+    return meminfo;
+}
+
+/** Stops lxcfs (after the containers that read it) and takes its mount away. */
+function stopLxcfs(): void {
+    stopByPidFile(LXCFS_PID);
+    if (lxcfsMounted()) spawnSync("umount", ["-l", LXCFS_DIR], { stdio: "ignore" });
 }
 
 /** The private key the hosts accept (made by startHosts). */
@@ -108,6 +154,7 @@ export async function startHosts(
     // namespaced), so each host sees none.
     const swaps = path.join(HOSTS_DIR, "swaps");
     fs.writeFileSync(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+    const meminfo = await startLxcfs();
     const hosts: TestHost[] = [];
     for (const spec of specs) {
         const image = `swh-e2e/host:${spec.release}`;
@@ -126,6 +173,7 @@ export async function startHosts(
             "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
             "--cgroupns", "private", "--tmpfs", "/run", "--tmpfs", "/run/lock",
             "--stop-signal", "SIGRTMIN+3", "-v", `${swaps}:/proc/swaps:ro`, "--device", "/dev/kmsg",
+            "--memory", HOST_MEMORY, "--memory-swap", HOST_MEMORY, "-v", `${meminfo}:/proc/meminfo:ro`,
             "--tmpfs", "/var/lib/containerd:rw,exec,size=2g", "--tmpfs", "/var/lib/kubelet:rw,exec,size=1g",
             "-p", `${spec.address}:${spec.port}:22`, image,
         ]); // prettier-ignore
@@ -184,6 +232,8 @@ export async function startHosts(
  */
 export function stopHosts(specs: readonly { name: string }[] = HOST_SPECS): Record<string, string> {
     for (const spec of specs) spawnSync("docker", ["rm", "-f", containerOf(spec.name)], { stdio: "ignore" });
+    const left = spawnSync("docker", ["ps", "-aq", "--filter", "name=^swh-e2e-host-"], { encoding: "utf8" });
+    if (!left.stdout.trim()) stopLxcfs();
     const saved = path.join(HOSTS_DIR, "machine-sysctls.json");
     if (!fs.existsSync(saved)) return machineSysctls();
     const values = JSON.parse(fs.readFileSync(saved, "utf8")) as Record<string, string>;
