@@ -33,6 +33,7 @@ import {
     KernelOomKill,
     MiB,
     NodeGuard,
+    createPod,
     kernelOomKills,
     SYSTEM_MEMORY_UNIT,
     loaderPod,
@@ -152,6 +153,8 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 );
 
             runs.push(await run("swap-off"));
+            // No swap is live on a test host: only fstab changed, and the step says only that.
+            assert.equal(runs[runs.length - 1].result.stdout, "swap: fstab entries commented out\n");
             assert.match(
                 onHost(host, "cat /etc/fstab"),
                 /^# disabled by swh elastic-workers: UUID=\S+ none swap sw 0 0$/m,
@@ -490,7 +493,7 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 const pod = loaderPod(deployment.inputs, name, host.name, {
                     startMiB: limit / MiB + 128, stepMiB: 0, pauseSeconds: 1, totalMiB: 0,
                 }); // prettier-ignore
-                await box.kube.ensure(pods, pod, { update: false });
+                await createPod(box.kube, pod);
                 const killed = await until(`${name}: OOM-killed`, 180, async () => {
                     const p = await box.kube.get(`${pods}/${name}`);
                     const s = p.status.containerStatuses?.[0];
@@ -524,7 +527,7 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 const grace = parseDuration(r.evictionSoftGracePeriod)!;
                 const name = "swh-e2e-soft";
                 const killsBefore = kernelOomKills(host).length;
-                await box.kube.ensure(pods, memoryPod(name, host.name, { startMiB: 384, stepMiB: 0, pauseSeconds: 1, totalMiB: 0 })); // prettier-ignore
+                await createPod(box.kube, memoryPod(name, host.name, { startMiB: 384, stepMiB: 0, pauseSeconds: 1, totalMiB: 0 })); // prettier-ignore
                 await until(`${name}: holds its memory`, 120, async () =>
                     (await box.kube.get(`${pods}/${name}/log`)).text?.includes("384 MiB"),
                 );
@@ -576,7 +579,7 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 const names = ["swh-e2e-grow-a", "swh-e2e-grow-b"];
                 const killsBefore = kernelOomKills(host).length;
                 for (const n of names)
-                    await box.kube.ensure(pods, memoryPod(n, host.name, {
+                    await createPod(box.kube, memoryPod(n, host.name, {
                         startMiB: Math.floor(all / 2 - 512), stepMiB: 8, pauseSeconds: 1, totalMiB: Math.floor(all / 2),
                     })); // prettier-ignore
                 const started = Date.now();

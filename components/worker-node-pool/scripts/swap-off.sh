@@ -4,6 +4,7 @@ set -eu
 changed=no
 if [ -n "$(tail -n +2 /proc/swaps)" ]; then
     swapoff -a
+    echo "swap: turned off"
     changed=yes
 fi
 if grep -Eq '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab; then
@@ -15,4 +16,4 @@ if [ -n "$(tail -n +2 /proc/swaps)" ]; then
     echo "swap is still active" >&2
     exit 1
 fi
-if [ "$changed" = yes ]; then echo "swap: turned off"; else echo "swap: unchanged (off)"; fi
+if [ "$changed" = no ]; then echo "swap: unchanged (off)"; fi

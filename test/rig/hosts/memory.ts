@@ -1,8 +1,8 @@
 /**
  * Memory pressure on a real node (test/rig/hosts/node.ts), bounded by the host's own memory cgroup
- * (HOST_MEMORY): pods that take memory at a set pace and hold it, the node's memory as its kubelet sees it, and
- * what must not change while it is under pressure (the kubelet and containerd keep running, the kernel kills
- * nothing in the node's own cgroup).
+ * (HOST_MEMORY): pods and a system service that take memory at a set pace and hold it, the node's memory as its
+ * kubelet sees it, and what must hold while it is under pressure (the kubelet and containerd keep running; the
+ * kernel's log says which cgroup each OOM kill was in).
  */
 import { execFileSync } from "child_process";
 import { Kube, KubeObject } from "../box/kube";
@@ -68,7 +68,7 @@ export function memoryPod(name: string, node: string, growth: Growth): KubeObjec
 /**
  * The pod of a loader Deployment the program declares (its recorded inputs), placed on `node`: the loader's
  * labels, priority, affinity, tolerations, security context, requests and limits, restart policy and grace
- * period, with the test image running `growth` in place of the loader (the image's own run is issue 14's).
+ * period, with the test image running `growth` in place of the loader's entrypoint.
  */
 export function loaderPod(deployment: KubeObject, name: string, node: string, growth: Growth): KubeObject {
     const template = deployment.spec.template;
@@ -94,6 +94,21 @@ export function loaderPod(deployment: KubeObject, name: string, node: string, gr
             ],
         },
     };
+}
+
+/**
+ * Creates `pod` anew: a pod of that name left by an interrupted run (the box keeps its objects) is deleted first,
+ * and waited for.
+ */
+export async function createPod(kube: Kube, pod: KubeObject): Promise<void> {
+    const collection = `/api/v1/namespaces/${pod.metadata.namespace ?? "default"}/pods`;
+    await kube.delete(`${collection}/${pod.metadata.name}`, 0);
+    await until(
+        `${pod.metadata.name}: an earlier pod of that name gone`,
+        60,
+        async () => (await kube.find(`${collection}/${pod.metadata.name}`)) === undefined,
+    );
+    await kube.request("POST", collection, pod);
 }
 
 /** A node's memory as its eviction manager reads it: the node's, and the pods' cgroup (allocatable enforced). */
