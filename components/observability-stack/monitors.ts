@@ -20,7 +20,9 @@ export function statsdServiceMonitor(namespace: string): IServiceMonitor {
 
 /**
  * Scrapes KEDA's operator (scaler errors, queue lengths as `keda_scaler_metrics_value`) and its metrics
- * API server.
+ * API server. KEDA labels those series with the ScaledObject's `namespace`; without `honorLabels` Prometheus
+ * would move it to `exported_namespace` and put KEDA's own namespace in `namespace`, and the dashboard and
+ * alerts, which select loaders by `namespace`, would see nothing.
  */
 export function kedaServiceMonitors(namespace: string, kedaNamespace: string): IServiceMonitor[] {
     return ["keda-operator", "keda-operator-metrics-apiserver"].map((app) => ({
@@ -30,7 +32,7 @@ export function kedaServiceMonitors(namespace: string, kedaNamespace: string): I
         spec: {
             selector: { matchLabels: { "app.kubernetes.io/name": app } },
             namespaceSelector: { matchNames: [kedaNamespace] },
-            endpoints: [{ port: "metrics", interval: "30s" }],
+            endpoints: [{ port: "metrics", interval: "30s", honorLabels: true }],
         },
     }));
 }
