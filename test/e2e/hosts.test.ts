@@ -34,6 +34,7 @@ import {
     MiB,
     NodeGuard,
     createPod,
+    hold,
     kernelOomKills,
     SYSTEM_MEMORY_UNIT,
     loaderPod,
@@ -490,9 +491,7 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 const name = "swh-e2e-loader-oom";
                 const killsBefore = kernelOomKills(host).length;
                 // Past the limit at once: the loader's own cgroup runs out, not the pods' or the node's.
-                const pod = loaderPod(deployment.inputs, name, host.name, {
-                    startMiB: limit / MiB + 128, stepMiB: 0, pauseSeconds: 1, totalMiB: 0,
-                }); // prettier-ignore
+                const pod = loaderPod(deployment.inputs, name, host.name, hold(limit / MiB + 128));
                 await createPod(box.kube, pod);
                 const killed = await until(`${name}: OOM-killed`, 180, async () => {
                     const p = await box.kube.get(`${pods}/${name}`);
@@ -527,7 +526,7 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 const grace = parseDuration(r.evictionSoftGracePeriod)!;
                 const name = "swh-e2e-soft";
                 const killsBefore = kernelOomKills(host).length;
-                await createPod(box.kube, memoryPod(name, host.name, { startMiB: 384, stepMiB: 0, pauseSeconds: 1, totalMiB: 0 })); // prettier-ignore
+                await createPod(box.kube, memoryPod(name, host.name, hold(384)));
                 await until(`${name}: holds its memory`, 120, async () =>
                     (await box.kube.get(`${pods}/${name}/log`)).text?.includes("384 MiB"),
                 );
@@ -536,7 +535,7 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 const m = await nodeMemory(box.kube, host.name, Date.now());
                 const take = Math.floor((m.availableBytes - (soft + hard) / 2) / MiB);
                 assert.ok(take > 0, `room for a system service: available ${m.availableBytes / MiB} MiB`);
-                await startSystemMemory(host, { startMiB: take, stepMiB: 0, pauseSeconds: 1, totalMiB: 0 });
+                await startSystemMemory(host, hold(take));
                 const held = Date.now();
                 // The kubelet's stats lag by its housekeeping interval (10 s).
                 const under = await until(
@@ -572,10 +571,9 @@ describe("node preparation on real Debian hosts over SSH", function () {
 
             it("best-effort pods that grow past the hard threshold of the pods' memory are evicted by the kubelet before the kernel kills anything", async () => {
                 const r = reservations();
-                const m = await nodeMemory(box.kube, host.name);
                 // Two pods growing at a pace the kubelet's 10 s housekeeping can see, each up to half of all the
                 // pods' memory: were they not evicted, the kernel would OOM-kill in the pods' cgroup at the end.
-                const all = (m.podsAvailableBytes + m.podsWorkingSetBytes) / MiB;
+                const all = podsLimit / MiB;
                 const names = ["swh-e2e-grow-a", "swh-e2e-grow-b"];
                 const killsBefore = kernelOomKills(host).length;
                 for (const n of names)

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import { DEFAULT_RESERVATIONS, kubeletArgs } from "../../components/worker-node-pool/capacity";
 import { kubeletDropIn } from "../../components/worker-node-pool/node-prep";
 import { POD_IMAGE_REF, mergeKubeletArgs, subnetOf } from "../rig/hosts/node";
-import { growthScript, loaderPod } from "../rig/hosts/memory";
+import { growthScript, hold, loaderPod } from "../rig/hosts/memory";
 import { objectsOf, base } from "../harness/loader-objects";
 
 describe("real nodes: the rig's pure parts", () => {
@@ -63,12 +63,7 @@ describe("real nodes: the rig's pure parts", () => {
 
     it("a loader's pod for the memory tests keeps the Deployment's placement, priority, security and resources", () => {
         const { deployment } = objectsOf({ ...base, requests: { cpu: "500m", memory: "512Mi" } });
-        const pod = loaderPod(deployment, "oom", "node-a", {
-            startMiB: 1,
-            stepMiB: 0,
-            pauseSeconds: 1,
-            totalMiB: 0,
-        });
+        const pod = loaderPod(deployment, "oom", "node-a", hold(1));
         const template = deployment.spec.template;
         const container = pod.spec.containers[0];
         assert.deepEqual(pod.metadata.labels, template.metadata.labels);

@@ -10,7 +10,7 @@ import * as path from "path";
 import { PACKAGES } from "../../../components/worker-node-pool/node-prep";
 import { ROOT } from "../engine/env";
 import { E2E, ensureDocker, waitFor } from "../e2e/env";
-import { pidAlive, readPid, stopByPidFile } from "../supervisor";
+import { Supervisor, stopByPidFile } from "../supervisor";
 
 export const HOSTS_DIR = path.join(E2E, "hosts");
 const KEY = path.join(HOSTS_DIR, "id_ed25519");
@@ -77,7 +77,8 @@ export function docker(args: string[], input?: Buffer | string): string {
 }
 
 const LXCFS_DIR = path.join(HOSTS_DIR, "lxcfs");
-const LXCFS_PID = path.join(HOSTS_DIR, "lxcfs.pid");
+/** The host rig's own long-running processes (lxcfs): pid files and logs under HOSTS_DIR. */
+const processes = new Supervisor(HOSTS_DIR);
 
 function lxcfsMounted(): boolean {
     return fs.readFileSync("/proc/mounts", "utf8").includes(` ${LXCFS_DIR} fuse.lxcfs `);
@@ -89,28 +90,26 @@ function lxcfsMounted(): boolean {
  */
 async function startLxcfs(): Promise<string> {
     const meminfo = path.join(LXCFS_DIR, "proc", "meminfo");
-    const pid = readPid(LXCFS_PID);
-    if (pid !== undefined && pidAlive(pid) && lxcfsMounted()) return meminfo;
+    if (processes.alive("lxcfs") && lxcfsMounted()) return meminfo;
     stopLxcfs();
     if (spawnSync("sh", ["-c", "command -v lxcfs"]).status !== 0)
         throw new Error("lxcfs is missing (it bounds each test host's /proc/meminfo): apt-get install lxcfs");
     fs.mkdirSync(LXCFS_DIR, { recursive: true });
-    const log = fs.openSync(path.join(HOSTS_DIR, "lxcfs.log"), "a");
     // Its own lock file, not the system's /run/lxcfs.pid: an lxcfs this machine may run stays untouched.
     const lock = path.join(HOSTS_DIR, "lxcfs.lock");
-    const child = spawn("lxcfs", ["-f", "-p", lock, LXCFS_DIR], {
-        detached: true,
-        stdio: ["ignore", log, log],
-    });
-    child.unref();
-    fs.writeFileSync(LXCFS_PID, String(child.pid));
-    await waitFor("lxcfs: proc/meminfo", 30, () => lxcfsMounted() && fs.existsSync(meminfo));
+    processes.start("lxcfs", { cmd: "lxcfs", args: ["-f", "-p", lock, LXCFS_DIR] }, {});
+    await processes.ready(
+        "lxcfs",
+        "lxcfs: proc/meminfo",
+        30,
+        async () => lxcfsMounted() && fs.existsSync(meminfo),
+    );
     return meminfo;
 }
 
 /** Stops lxcfs (after the containers that read it) and takes its mount away. */
 function stopLxcfs(): void {
-    stopByPidFile(LXCFS_PID);
+    stopByPidFile(processes.pidFile("lxcfs"), { group: true });
     if (lxcfsMounted()) spawnSync("umount", ["-l", LXCFS_DIR], { stdio: "ignore" });
 }
 
@@ -232,7 +231,9 @@ export async function startHosts(
  */
 export function stopHosts(specs: readonly { name: string }[] = HOST_SPECS): Record<string, string> {
     for (const spec of specs) spawnSync("docker", ["rm", "-f", containerOf(spec.name)], { stdio: "ignore" });
-    const left = spawnSync("docker", ["ps", "-aq", "--filter", "name=^swh-e2e-host-"], { encoding: "utf8" });
+    const left = spawnSync("docker", ["ps", "-aq", "--filter", `name=^${containerOf("")}`], {
+        encoding: "utf8",
+    });
     if (!left.stdout.trim()) stopLxcfs();
     const saved = path.join(HOSTS_DIR, "machine-sysctls.json");
     if (!fs.existsSync(saved)) return machineSysctls();
@@ -290,6 +291,11 @@ export function ssh(
             resolve({ status, stdout, stderr, dropped });
         });
     });
+}
+
+/** Writes a file on the host (as root), with its directories. */
+export function writeOnHost(host: TestHost, file: string, content: string, mode = "0644"): void {
+    docker(["exec", "-i", host.container, "sh", "-euc", `install -D -m ${mode} /dev/stdin ${file}`], content);
 }
 
 /** Runs a command in a host as root through `docker exec` (for assertions on the host's state, not for steps). */

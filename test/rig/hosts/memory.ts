@@ -7,7 +7,7 @@
 import { execFileSync } from "child_process";
 import { Kube, KubeObject } from "../box/kube";
 import { POD_IMAGE_REF } from "./node";
-import { TestHost, docker, onHost } from "./hosts";
+import { TestHost, docker, onHost, writeOnHost } from "./hosts";
 import { until } from "../supervisor";
 
 export const MiB = 2 ** 20;
@@ -18,6 +18,11 @@ export interface Growth {
     stepMiB: number;
     pauseSeconds: number;
     totalMiB: number;
+}
+
+/** Takes `mib` at once and holds it. */
+export function hold(mib: number): Growth {
+    return { startMiB: mib, stepMiB: 0, pauseSeconds: 1, totalMiB: 0 };
 }
 
 /**
@@ -117,8 +122,6 @@ export interface NodeMemory {
     workingSetBytes: number;
     podsAvailableBytes: number;
     podsWorkingSetBytes: number;
-    /** When the kubelet took these figures (ms since the epoch). */
-    at: number;
 }
 
 /**
@@ -136,14 +139,12 @@ export async function nodeMemory(kube: Kube, node: string, since = 0): Promise<N
                 throw new Error(
                     `${node}: the kubelet's summary has no "pods" container (allocatable enforced?)`,
                 );
-            const at = Date.parse(summary.memory.time);
-            return at > since
+            return Date.parse(summary.memory.time) > since
                 ? {
                       availableBytes: summary.memory.availableBytes,
                       workingSetBytes: summary.memory.workingSetBytes,
                       podsAvailableBytes: pods.memory.availableBytes,
                       podsWorkingSetBytes: pods.memory.workingSetBytes,
-                      at,
                   }
                 : undefined;
         },
@@ -204,7 +205,7 @@ export const SYSTEM_MEMORY_UNIT = "swh-e2e-system-memory";
 
 /** Starts SYSTEM_MEMORY_UNIT on the host, taking memory as `growth` says; returns once it holds it all. */
 export async function startSystemMemory(host: TestHost, growth: Growth): Promise<void> {
-    docker(["exec", "-i", host.container, "sh", "-c", "cat >/run/swh-e2e-memory.sh"], growthScript(growth));
+    writeOnHost(host, "/run/swh-e2e-memory.sh", growthScript(growth));
     onHost(
         host,
         `systemd-run --quiet --unit ${SYSTEM_MEMORY_UNIT} --property StandardOutput=journal sh /run/swh-e2e-memory.sh`,

@@ -15,7 +15,7 @@ import { Box, CLUSTER_CIDR, PORTS } from "../box/box";
 import { nodeClientCert } from "../box/pki";
 import { versions } from "../box/services";
 import { stopByPidFile, until } from "../supervisor";
-import { HOSTS_DIR, NODE_RUNTIME_PACKAGES, TestHost, docker, onHost, sshArgs } from "./hosts";
+import { HOSTS_DIR, NODE_RUNTIME_PACKAGES, TestHost, docker, onHost, sshArgs, writeOnHost } from "./hosts";
 import { ROOT } from "../engine/env";
 
 /** The image the nodes run: their pod sandbox (as the pause image) and the test pods. */
@@ -53,11 +53,6 @@ export function subnetOf(cidr: string): string {
     const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
     const net = (n & mask) >>> 0;
     return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".")}/${bits}`;
-}
-
-/** Writes a file on the host (as root). */
-function writeOnHost(host: TestHost, file: string, content: string, mode = "0644"): void {
-    docker(["exec", "-i", host.container, "sh", "-euc", `install -D -m ${mode} /dev/stdin ${file}`], content);
 }
 
 function unit(description: string, exec: string[], env: Record<string, string> = {}): string {
