@@ -78,6 +78,14 @@ export type LoaderTmp = { medium: "memory" | "disk"; sizeLimit: string };
 /** Default statsd target: the ObservabilityStack's exporter service in its default namespace. */
 export const DEFAULT_STATSD = statsdEndpoint(observabilityStackSchema.parse({}).namespace);
 
+/** How a loader's tasks are acknowledged; the first is the default. */
+export const DELIVERIES = ["at-least-once", "at-most-once"] as const;
+export type Delivery = (typeof DELIVERIES)[number];
+/** RabbitMQ's default consumer_timeout (docs/consumers.md, "Delivery Acknowledgement Timeout"). */
+export const RABBITMQ_CONSUMER_TIMEOUT_SECONDS = 1800;
+/** What a stopping worker needs past its longest task: Celery's warm shutdown and exit. */
+export const SHUTDOWN_MARGIN_SECONDS = 30;
+
 /** RabbitMQ's queue-name rule. */
 export const queueName = z
     .string()
@@ -100,9 +108,22 @@ export const loaderSettingsSchema = z.strictObject({
         .describe(
             '"deployment" (long-lived workers, KEDA ScaledObject) or "job" (one task per Job, KEDA ScaledJob).',
         ),
+    delivery: z
+        .enum(DELIVERIES, { error: `expected one of ${DELIVERIES.join(", ")}` })
+        .default("at-least-once")
+        .describe(
+            '"at-least-once": Celery acknowledges a task when it ends (late ack, task_reject_on_worker_lost), so ' +
+                "the queue KEDA reads counts running tasks and a worker killed mid-task has its task delivered " +
+                'again. "at-most-once": SWH\'s current early ack, where a running task is invisible to KEDA and ' +
+                "lost if its worker is killed.",
+        ),
     queueThreshold: wholeNumberAtLeast(1)
-        .default(10)
-        .describe("Messages per replica before KEDA adds one (trigger `value`), as SWH."),
+        .optional()
+        .describe(
+            "Messages per replica before KEDA adds one (trigger `value`). Defaults to concurrency: one replica " +
+                'per task waiting or running. With "at-least-once" it can be at most concurrency (a larger value ' +
+                "removes busy workers, as the running tasks are counted); SWH's at-most-once charts use 10.",
+        ),
     activationThreshold: wholeNumberAtLeast(0)
         .default(0)
         .describe("Messages needed to wake from zero (trigger `activationValue`)."),
@@ -187,11 +208,26 @@ export const loaderSettingsSchema = z.strictObject({
         .default("normal")
         .describe("Priority class (SWH's low-workload, normal-workload, high-workload)."),
     taskTimeoutSeconds: seconds
-        .default(3600)
-        .describe("Longest task, in seconds; the grace period must cover it."),
+        .default(RABBITMQ_CONSUMER_TIMEOUT_SECONDS - 300)
+        .describe(
+            "Longest task, in seconds: Celery's task_time_limit ends a task that runs longer (it is then failed, " +
+                "not delivered again), and the grace period must cover it. The default stays below RabbitMQ's " +
+                "default consumer_timeout; longer loaders set it with consumerTimeoutSeconds.",
+        ),
     terminationGracePeriodSeconds: seconds
         .optional()
-        .describe("Seconds a stopping worker gets to finish its task. Defaults to taskTimeoutSeconds."),
+        .describe(
+            `Seconds a stopping worker gets to finish its task. Defaults to taskTimeoutSeconds + ${SHUTDOWN_MARGIN_SECONDS} ` +
+                "(the worker's own shutdown).",
+        ),
+    consumerTimeoutSeconds: seconds
+        .default(RABBITMQ_CONSUMER_TIMEOUT_SECONDS)
+        .describe(
+            "The broker's consumer_timeout for these queues (RabbitMQ's default: 30 minutes). With " +
+                '"at-least-once", RabbitMQ closes the channel of a task unacknowledged for longer and delivers it ' +
+                "again, so taskTimeoutSeconds must stay below it: raise it on the broker (rabbitmq.conf " +
+                "consumer_timeout, or a consumer-timeout policy) and give the value here.",
+        ),
     nodeSelector: labels.default({ "swh/loader": "true" }).describe("Node labels loader pods require."),
     tolerations: z.array(toleration).default([]).describe("Tolerations of loader pods."),
     workerConfig: z

@@ -13,6 +13,7 @@ import {
     namespaceManifest,
     objectNames,
     podTemplate,
+    workerAccess,
     workerConfigYaml,
 } from "./manifests";
 import { LoaderPlan, planLoader } from "./plan";
@@ -136,6 +137,12 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         // builds a new image.
         const known = pulumi.all([image, pulumi.unsecret(pulumi.output(configHash))]);
         if (plan.mode === "deployment") {
+            const access = workerAccess(plan);
+            const account = [
+                new k8s.core.v1.ServiceAccount(`${name}-serviceaccount`, access.serviceAccount, nsOpts),
+                new k8s.rbac.v1.Role(`${name}-role`, access.role, nsOpts),
+                new k8s.rbac.v1.RoleBinding(`${name}-rolebinding`, access.roleBinding, nsOpts),
+            ];
             const deployment = loaderDeployment(plan, "", undefined);
             this.deployment = new k8s.apps.v1.Deployment(
                 `${name}-deployment`,
@@ -145,7 +152,7 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
                         known.apply(([ref, hash]) => loaderDeployment(plan, ref, hash).spec!),
                     ),
                 },
-                { ...nsOpts, dependsOn: [...podConfig, ...secretDeps] },
+                { ...nsOpts, dependsOn: [...podConfig, ...secretDeps, ...account] },
             );
             this.scaler = new k8s.apiextensions.CustomResource(`${name}-scaledobject`, scaledObject(plan), {
                 ...kedaOpts,

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { LoaderPlan } from "./plan";
+import { LoaderPlan, OWNED_CELERY_SETTINGS } from "./plan";
 
 import inputs = k8s.types.input;
 /** A pod template whose spec is an object (not an Input of one), so builders and tests can read into it. */
@@ -119,8 +119,54 @@ export function workerConfigYaml(plan: LoaderPlan, amqpUrl: string): string {
     const celery = (plan.workerConfig.celery as Record<string, unknown> | undefined) ?? {};
     return YAML.stringify({
         ...plan.workerConfig,
-        celery: { ...celery, task_broker: amqpUrl, task_queues: plan.queues },
+        celery: { ...celery, ...celerySettings(plan), task_broker: amqpUrl, task_queues: plan.queues },
     });
+}
+
+/**
+ * The Celery settings delivery and taskTimeoutSeconds stand for, as swh.scheduler's app reads them from
+ * config.yml's `celery` section. Late ack with one reserved task per process makes RabbitMQ's unacknowledged
+ * count the running tasks; task_reject_on_worker_lost requeues the task of a worker process that dies. A task
+ * past its time limit is failed and acknowledged (Celery's task_acks_on_failure_or_timeout), never redelivered.
+ */
+export function celerySettings(plan: LoaderPlan): Record<(typeof OWNED_CELERY_SETTINGS)[number], unknown> {
+    const late = plan.delivery === "at-least-once";
+    return {
+        task_acks_late: late,
+        task_reject_on_worker_lost: late,
+        worker_prefetch_multiplier: 1,
+        task_time_limit: plan.taskTimeoutSeconds,
+    };
+}
+
+/**
+ * Annotation a busy worker sets on its own pod (images/loader/swh_elastic_worker.py), so that a scale-down takes
+ * idle pods first: the ReplicaSet deletes the pods of lowest cost first.
+ */
+export const POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
+
+/**
+ * The loader's own ServiceAccount and what it may do: read and patch the pods of its namespace (its own pod's
+ * deletion cost). Deployment mode only; a Job's pod runs one task and is never scaled down.
+ */
+export function workerAccess(plan: LoaderPlan): {
+    serviceAccount: inputs.core.v1.ServiceAccount;
+    role: inputs.rbac.v1.Role;
+    roleBinding: inputs.rbac.v1.RoleBinding;
+} {
+    const name = objectNames(plan).workload;
+    return {
+        serviceAccount: { metadata: meta(plan, name) },
+        role: {
+            metadata: meta(plan, name),
+            rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }],
+        },
+        roleBinding: {
+            metadata: meta(plan, name),
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+            subjects: [{ kind: "ServiceAccount", name, namespace: plan.namespace }],
+        },
+    };
 }
 
 /** The broker Secret's key holding the Sentry DSN, read into SWH_SENTRY_DSN. */
@@ -177,6 +223,9 @@ export function podTemplate(
         },
         spec: {
             priorityClassName: plan.priorityClassName,
+            ...(plan.mode === "deployment"
+                ? { serviceAccountName: objectNames(plan).workload }
+                : { automountServiceAccountToken: false }),
             terminationGracePeriodSeconds: plan.terminationGracePeriodSeconds,
             restartPolicy: plan.mode === "job" ? "Never" : "Always",
             affinity: {
@@ -207,6 +256,10 @@ export function podTemplate(
                         {
                             name: "POD_NAME",
                             valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
+                        },
+                        {
+                            name: "POD_NAMESPACE",
+                            valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
                         },
                         ...(plan.sentry
                             ? [

@@ -3,14 +3,24 @@ import { Resources, parseCpu, parseMemory } from "../common/quantity";
 import { parseArgs } from "../common/schema";
 import { CapacityPlan, NodeCapacity, TolerationSpec, capacityPlan } from "../worker-node-pool/capacity";
 import {
+    Delivery,
     FALLBACK_BEHAVIORS,
     HpaBehavior,
     LOADER_SHAPES,
     LoaderSettings,
     LoaderTmp,
     PRIORITY_CLASSES,
+    SHUTDOWN_MARGIN_SECONDS,
     loaderSettingsSchema,
 } from "./args";
+
+/** Celery settings that delivery and taskTimeoutSeconds own: workerConfig.celery may not set them. */
+export const OWNED_CELERY_SETTINGS = [
+    "task_acks_late",
+    "task_reject_on_worker_lost",
+    "task_time_limit",
+    "worker_prefetch_multiplier",
+] as const;
 
 /** Every setting resolved, checked and bounded. */
 export interface LoaderPlan {
@@ -20,6 +30,7 @@ export interface LoaderPlan {
     namespace: string;
     createNamespace: boolean;
     mode: "deployment" | "job";
+    delivery: Delivery;
     queues: string[];
     queueThreshold: number;
     activationThreshold: number;
@@ -44,6 +55,7 @@ export interface LoaderPlan {
     priorityClassName: string;
     taskTimeoutSeconds: number;
     terminationGracePeriodSeconds: number;
+    consumerTimeoutSeconds: number;
     nodeSelector: Record<string, string>;
     tolerations: TolerationSpec[];
     workerConfig: Record<string, unknown>;
@@ -110,13 +122,46 @@ export function planLoader(
         );
     }
     const taskTimeoutSeconds = s.taskTimeoutSeconds;
-    const grace = s.terminationGracePeriodSeconds ?? taskTimeoutSeconds;
+    const grace = s.terminationGracePeriodSeconds ?? taskTimeoutSeconds + SHUTDOWN_MARGIN_SECONDS;
     if (grace < taskTimeoutSeconds) {
         throw new ArgumentError(
             key("terminationGracePeriodSeconds"),
-            `at least taskTimeoutSeconds (${taskTimeoutSeconds}): a shorter grace period kills running tasks, ` +
-                "and SWH's early-ack Celery loses them",
+            `at least taskTimeoutSeconds (${taskTimeoutSeconds}): a shorter grace period kills running tasks ` +
+                "(with early ack, they are lost)",
             grace,
+        );
+    }
+    const queueThreshold = s.queueThreshold ?? s.concurrency;
+    if (s.delivery === "at-least-once") {
+        if (queueThreshold > s.concurrency) {
+            throw new ArgumentError(
+                key("queueThreshold"),
+                `at most concurrency (${s.concurrency}) with delivery "at-least-once": the queue then counts ` +
+                    "running tasks, and a larger value scales busy workers down; or delivery " +
+                    '"at-most-once" (SWH\'s early ack), e.g. queueThreshold: 10 with delivery: at-most-once',
+                queueThreshold,
+            );
+        }
+        if (taskTimeoutSeconds >= s.consumerTimeoutSeconds) {
+            throw new ArgumentError(
+                key("taskTimeoutSeconds"),
+                `below consumerTimeoutSeconds (${s.consumerTimeoutSeconds}, the broker's consumer_timeout) with ` +
+                    'delivery "at-least-once": RabbitMQ delivers a task unacknowledged for longer again. Raise ' +
+                    `the broker's consumer_timeout and say so, e.g. consumerTimeoutSeconds: ${taskTimeoutSeconds * 2}`,
+                taskTimeoutSeconds,
+            );
+        }
+    }
+    const celery = s.workerConfig.celery;
+    if (celery !== undefined && (celery === null || typeof celery !== "object" || Array.isArray(celery))) {
+        throw new ArgumentError(key("workerConfig.celery"), "a mapping of Celery settings", celery);
+    }
+    const owned = OWNED_CELERY_SETTINGS.find((k) => celery && k in celery);
+    if (owned) {
+        throw new ArgumentError(
+            key(`workerConfig.celery.${owned}`),
+            "unset: delivery and taskTimeoutSeconds set it",
+            (celery as Record<string, unknown>)[owned],
         );
     }
     const { nodeSelector, tolerations, fallback } = s;
@@ -173,8 +218,9 @@ export function planLoader(
         namespace: s.namespace ?? `swh-loader-${s.loader}`,
         createNamespace: s.createNamespace,
         mode: s.mode,
+        delivery: s.delivery,
         queues: [...s.queues],
-        queueThreshold: s.queueThreshold,
+        queueThreshold,
         activationThreshold: s.activationThreshold,
         minReplicas: s.minReplicas,
         scaleToZero: s.scaleToZero,
@@ -195,6 +241,7 @@ export function planLoader(
         priorityClassName: PRIORITY_CLASSES[s.priority].name,
         taskTimeoutSeconds,
         terminationGracePeriodSeconds: grace,
+        consumerTimeoutSeconds: s.consumerTimeoutSeconds,
         nodeSelector,
         tolerations,
         workerConfig: s.workerConfig,

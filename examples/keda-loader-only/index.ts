@@ -28,8 +28,9 @@ const loader = new KedaScaledLoader("git", {
     // take the component's own defaults (docs/config.md): nothing is restated here.
     maxReplicas: config.getNumber("maxReplicas"),
     namespace: config.get("namespace"),
-    queueThreshold: 5,
+    // An hour per task at most: the broker's queues must let a task stay unacknowledged longer than that.
     taskTimeoutSeconds: 3600,
+    consumerTimeoutSeconds: 7200,
 });
 
 export const namespace = loader.plan.namespace;

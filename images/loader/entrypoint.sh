@@ -30,7 +30,7 @@ if [ -n "${SWH_STOP_WITNESS:-}" ]; then rm -f "$SWH_STOP_WITNESS"; fi
 
 # WORKER_MODE=oneshot (KEDA ScaledJob pods): one task in the worker process itself, then exit.
 case "${WORKER_MODE:-worker}" in
-    worker) app=swh.scheduler.celery_backend.config.app pool=prefork ;;
+    worker) app=swh_elastic_worker.app pool=prefork ;;
     oneshot) app=swh_elastic_oneshot.app pool=solo CONCURRENCY=1 ;;
     *)
         echo "WORKER_MODE must be worker or oneshot, got '$WORKER_MODE'" >&2

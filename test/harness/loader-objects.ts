@@ -7,6 +7,7 @@ import {
     loaderDeployment,
     namespaceManifest,
     podTemplate,
+    workerAccess,
     workerConfigYaml,
 } from "../../components/keda-scaled-loader/manifests";
 import { planLoader } from "../../components/keda-scaled-loader/plan";
@@ -23,6 +24,7 @@ export function objectsOf(settings: LoaderSettings) {
     const plan = planLoader(settings, key);
     // any: the objects as the provider serializes them, plain JSON navigated freely by assertions.
     const plain = (o: unknown): any => JSON.parse(JSON.stringify(o));
+    const access = plan.mode === "deployment" ? workerAccess(plan) : undefined;
     return {
         plan,
         namespace: { apiVersion: "v1", kind: "Namespace", ...plain(namespaceManifest(plan)) },
@@ -41,6 +43,13 @@ export function objectsOf(settings: LoaderSettings) {
             kind: "Deployment",
             ...plain(loaderDeployment(plan, DIGEST_REF, "abc")),
         },
+        // Deployment mode only (undefined in job mode).
+        serviceAccount:
+            access && plain({ apiVersion: "v1", kind: "ServiceAccount", ...access.serviceAccount }),
+        role: access && plain({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", ...access.role }),
+        roleBinding:
+            access &&
+            plain({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", ...access.roleBinding }),
         triggerAuth: triggerAuthentication(plan),
         scaled:
             plan.mode === "job" ? scaledJob(plan, plain(podTemplate(plan, DIGEST_REF))) : scaledObject(plan),

@@ -61,7 +61,11 @@ describe("examples/keda-loader-only (a consumer stack)", () => {
         assert.equal(so.spec.maxReplicaCount, 4);
         assert.equal(so.metadata.namespace, "swh-loader-git", "the component's default namespace");
         assert.equal(so.spec.triggers.length, 2);
-        assert.equal(so.spec.triggers[0].metadata.value, "5");
+        assert.equal(
+            so.spec.triggers[0].metadata.value,
+            "1",
+            "the default: one replica per task, at least once",
+        );
         assert.ok(isSecretAt(r.named("git-broker").raw, ["stringData", "host"]));
         assert.equal(
             r.resources.filter((x) => x.type.startsWith("rancher2:") || x.type.startsWith("command:")).length,

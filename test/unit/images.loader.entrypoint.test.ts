@@ -35,11 +35,11 @@ describe("loader entrypoint", () => {
         return { status: r.status, stderr: r.stderr, argv };
     }
 
-    it("execs one prefork Celery worker of SWH's app with -Ofair, concurrency and max-tasks-per-child", () => {
+    it("execs one prefork Celery worker of SWH's app (with the deletion-cost signals) with -Ofair, concurrency and max-tasks-per-child", () => {
         const r = run({ CONCURRENCY: "2", MAX_TASKS_PER_CHILD: "7" });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(r.argv, [
-            "--app=swh.scheduler.celery_backend.config.app",
+            "--app=swh_elastic_worker.app",
             "worker",
             "--pool=prefork",
             "--concurrency=2",

@@ -1,5 +1,10 @@
 import { strict as assert } from "assert";
-import { LoaderSettings } from "../../components/keda-scaled-loader/args";
+import * as YAML from "yaml";
+import {
+    LoaderSettings,
+    RABBITMQ_CONSUMER_TIMEOUT_SECONDS,
+    SHUTDOWN_MARGIN_SECONDS,
+} from "../../components/keda-scaled-loader/args";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -13,6 +18,7 @@ import {
     podTemplate,
 } from "../../components/keda-scaled-loader/manifests";
 import { planLoader } from "../../components/keda-scaled-loader/plan";
+import { scaledJob } from "../../components/keda-scaled-loader/scaling";
 import { DIGEST_REF } from "../fixtures";
 import { base, key, objectsOf } from "../harness/loader-objects";
 import { validateObject } from "../harness/schemas";
@@ -20,10 +26,10 @@ import { validateObject } from "../harness/schemas";
 const variants: [string, LoaderSettings][] = [
     ["SWH defaults", base],
     [
-        "production git (min 1, max 64, threshold 200)",
-        { ...base, minReplicas: 1, maxReplicas: 64, queueThreshold: 200 },
+        "production git, SWH's at-most-once (min 1, max 64, threshold 200)",
+        { ...base, minReplicas: 1, maxReplicas: 64, queueThreshold: 200, delivery: "at-most-once" },
     ],
-    ["job mode", { ...base, mode: "job", taskTimeoutSeconds: 36000 }],
+    ["job mode", { ...base, mode: "job", taskTimeoutSeconds: 36000, consumerTimeoutSeconds: 72000 }],
     [
         "tolerations and a CPU limit",
         {
@@ -43,7 +49,7 @@ describe("loader builders", () => {
         it(`${label}: every object is valid against the Kubernetes and KEDA schemas`, () => {
             const objs = objectsOf(settings);
             for (const [name, obj] of Object.entries(objs)) {
-                if (name === "plan") continue;
+                if (name === "plan" || obj === undefined) continue;
                 assert.doesNotThrow(() => validateObject(obj), name);
             }
         });
@@ -56,7 +62,11 @@ describe("loader builders", () => {
     });
 
     it("Deployment: no replicas field, digest image, requests/limits, statsd env, loader-host affinity, priority, grace", () => {
-        const { deployment, env } = objectsOf({ ...base, taskTimeoutSeconds: 5400 });
+        const { deployment, env } = objectsOf({
+            ...base,
+            taskTimeoutSeconds: 5400,
+            consumerTimeoutSeconds: 10800,
+        });
         assert.equal("replicas" in deployment.spec, false, "KEDA owns the replica count");
         const pod = deployment.spec.template.spec;
         const c = pod.containers[0];
@@ -66,7 +76,8 @@ describe("loader builders", () => {
             requests: { cpu: "500m", memory: "512Mi" },
             limits: { memory: "20Gi" },
         });
-        assert.equal(pod.terminationGracePeriodSeconds, 5400);
+        // The longest task, then the worker's own shutdown (SHUTDOWN_MARGIN_SECONDS).
+        assert.equal(pod.terminationGracePeriodSeconds, 5400 + SHUTDOWN_MARGIN_SECONDS);
         assert.equal(pod.priorityClassName, "normal-workload");
         assert.deepEqual(
             pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]
@@ -227,5 +238,42 @@ describe("loader builders", () => {
         assert.match(secret.stringData["config.yml"], /task_broker: amqp:\/\//);
         assert.match(secret.stringData["config.yml"], /url: http:\/\/storage:5002\//);
         assert.match(secret.stringData["config.yml"], /- swh\.loader\.git\.tasks\.UpdateGitRepository/);
+    });
+
+    it("at least once by default: late ack, a dead worker's task requeued, one task reserved, the time limit", () => {
+        const { secret, plan } = objectsOf({ ...base, taskTimeoutSeconds: 900 });
+        const celery = YAML.parse(secret.stringData["config.yml"]).celery;
+        assert.equal(plan.delivery, "at-least-once");
+        assert.equal(plan.queueThreshold, 1, "one replica per task waiting or running");
+        assert.deepEqual(
+            [celery.task_acks_late, celery.task_reject_on_worker_lost, celery.worker_prefetch_multiplier],
+            [true, true, 1],
+        );
+        assert.equal(celery.task_time_limit, 900);
+    });
+
+    it("at most once keeps SWH's early ack, and still bounds a task by its timeout", () => {
+        const { secret } = objectsOf({ ...base, delivery: "at-most-once", queueThreshold: 10 });
+        const celery = YAML.parse(secret.stringData["config.yml"]).celery;
+        assert.deepEqual(
+            [celery.task_acks_late, celery.task_reject_on_worker_lost, celery.task_time_limit],
+            [false, false, RABBITMQ_CONSUMER_TIMEOUT_SECONDS - 300],
+        );
+    });
+
+    it("a worker may patch its namespace's pods (its deletion cost), through its own ServiceAccount; Job pods get no token", () => {
+        const { deployment, role, roleBinding, serviceAccount } = objectsOf(base);
+        const pod = deployment.spec.template.spec;
+        assert.equal(pod.serviceAccountName, serviceAccount.metadata.name);
+        assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }]);
+        assert.deepEqual(roleBinding.subjects, [
+            { kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: "swh-loader-git" },
+        ]);
+        const env = pod.containers[0].env.map((e: { name: string }) => e.name);
+        assert.ok(env.includes("POD_NAME") && env.includes("POD_NAMESPACE"), env.join(" "));
+        const job = objectsOf({ ...base, mode: "job" });
+        const jobPod = (job.scaled as ReturnType<typeof scaledJob>).spec!.jobTargetRef.template.spec;
+        assert.equal(jobPod.automountServiceAccountToken, false);
+        assert.equal(job.role, undefined);
     });
 });

@@ -101,7 +101,27 @@ describe("planLoader validation", () => {
         [
             "a grace shorter than the task",
             { taskTimeoutSeconds: 3600, terminationGracePeriodSeconds: 60 },
-            /test\.terminationGracePeriodSeconds: expected at least taskTimeoutSeconds \(3600\).*early-ack Celery loses them; got 60/,
+            /test\.terminationGracePeriodSeconds: expected at least taskTimeoutSeconds \(3600\).*with early ack, they are lost\); got 60/,
+        ],
+        [
+            "at least once, a queue threshold above concurrency (busy workers would be scaled down)",
+            { queueThreshold: 10 },
+            /test\.queueThreshold: expected at most concurrency \(1\) with delivery "at-least-once".*e\.g\. queueThreshold: 10 with delivery: at-most-once; got 10/,
+        ],
+        [
+            "at least once, a task longer than the broker's consumer timeout",
+            { taskTimeoutSeconds: 3600 },
+            /test\.taskTimeoutSeconds: expected below consumerTimeoutSeconds \(1800, the broker's consumer_timeout\).*e\.g\. consumerTimeoutSeconds: 7200; got 3600/,
+        ],
+        [
+            "a Celery setting that delivery owns",
+            { workerConfig: { celery: { task_acks_late: false } } },
+            /test\.workerConfig\.celery\.task_acks_late: expected unset: delivery and taskTimeoutSeconds set it; got false/,
+        ],
+        [
+            "an unknown delivery",
+            { delivery: "exactly-once" as never },
+            /test\.delivery: expected one of at-least-once, at-most-once/,
         ],
         [
             "a limit below the request",

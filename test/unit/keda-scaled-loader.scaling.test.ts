@@ -29,7 +29,7 @@ describe("loader builders", () => {
             assert.deepEqual(t.metadata, {
                 protocol: "http",
                 mode: "QueueLength",
-                value: "10",
+                value: "1",
                 activationValue: "0",
                 queueName: `q${i + 1}`,
                 vhostName: "/",
@@ -79,7 +79,12 @@ describe("loader builders", () => {
     });
 
     it("ScaledJob mode: one-shot workers, gradual rollout, accurate strategy, deadline past the task timeout", () => {
-        const { scaled, env } = objectsOf({ ...base, mode: "job", taskTimeoutSeconds: 36000 });
+        const { scaled, env } = objectsOf({
+            ...base,
+            mode: "job",
+            taskTimeoutSeconds: 36000,
+            consumerTimeoutSeconds: 72000,
+        });
         const spec = (scaled as ReturnType<typeof scaledJob>).spec!;
         assert.deepEqual(spec.rollout, { strategy: "gradual" });
         assert.deepEqual(spec.scalingStrategy, { strategy: "accurate" });

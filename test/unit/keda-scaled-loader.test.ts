@@ -28,7 +28,7 @@ describe("components under Pulumi mocks", () => {
             return { keda, loader };
         };
 
-        it("creates namespace, env, logging config, broker secret, Deployment, TriggerAuthentication and ScaledObject in order", async () => {
+        it("creates namespace, env, logging config, broker secret, the worker's account, Deployment, TriggerAuthentication and ScaledObject in order", async () => {
             const { recorder: r } = await runUnderMocks(() => build());
             assert.deepEqual(r.childrenOf("loader-git").sort(), [
                 "loader-git-broker",
@@ -36,13 +36,18 @@ describe("components under Pulumi mocks", () => {
                 "loader-git-env",
                 "loader-git-logging",
                 "loader-git-namespace",
+                "loader-git-role",
+                "loader-git-rolebinding",
                 "loader-git-scaledobject",
+                "loader-git-serviceaccount",
                 "loader-git-trigger-auth",
             ]);
             assert.ok(
                 r.dependenciesOf("loader-git-deployment").includes("loader-git-logging"),
                 "pods start with their logging config",
             );
+            for (const d of ["loader-git-serviceaccount", "loader-git-role", "loader-git-rolebinding"])
+                assert.ok(r.dependenciesOf("loader-git-deployment").includes(d), `pods start with ${d}`);
             const so = r.dependenciesOf("loader-git-scaledobject");
             // A dependency on the KedaOperator component is a dependency on its children: the Helm release.
             for (const d of ["keda-keda", "loader-git-deployment", "loader-git-trigger-auth"])

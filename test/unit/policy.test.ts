@@ -20,7 +20,10 @@ type Patchable = Omit<Workload, "spec"> & { spec: { template: { spec: any } } };
 function loader(patch: (w: Patchable) => void = () => undefined): Workload {
     const w = plain<Patchable>(
         loaderDeployment(
-            planLoader({ loader: "git", queues: ["q"], taskTimeoutSeconds: 7200 }, (f) => f),
+            planLoader(
+                { loader: "git", queues: ["q"], taskTimeoutSeconds: 7200, consumerTimeoutSeconds: 14400 },
+                (f) => f,
+            ),
             DIGEST_REF,
             "h",
         ),

@@ -62,10 +62,16 @@ describe("autoscaling box: service table", () => {
         );
     });
 
-    it("keeps the data --wipe drops: etcd, RabbitMQ and the task records", () => {
+    it("keeps the data --wipe drops: etcd, RabbitMQ, the task records and the workers' terminations", () => {
         assert.deepEqual(
             SERVICES.flatMap((s) => (s.data ?? []).map((d) => `${s.name}:${d}`)),
-            ["etcd:etcd", "rabbitmq:rabbitmq", "bridge:tasks.jsonl", "bridge:bridge.ready"],
+            [
+                "etcd:etcd",
+                "rabbitmq:rabbitmq",
+                "bridge:tasks.jsonl",
+                "bridge:terminations.jsonl",
+                "bridge:bridge.ready",
+            ],
         );
     });
 });

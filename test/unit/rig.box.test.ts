@@ -57,7 +57,7 @@ describe("autoscaling box: nodes and stack", () => {
         assert.deepEqual(
             loaders.map((l) => [l.loader, l.queueThreshold, l.pollingInterval, l.cooldownPeriod]),
             [
-                ["git", 2, 2, 10],
+                ["git", 1, 2, 10],
                 ["svn", 2, 2, 10],
             ],
         );

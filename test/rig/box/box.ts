@@ -21,6 +21,7 @@ import {
     SERVER,
     SERVICES,
     TASK_RECORD,
+    TERMINATIONS,
     rabbitCredentials,
     supervisor,
 } from "./services";
@@ -37,6 +38,8 @@ export interface Box {
     rabbit: { user: string; password: string; amqpUrl: string; managementUrl: string };
     /** Every task completion the workers recorded, one JSON line each. */
     taskRecord: string;
+    /** Every worker the bridge stopped because its pod was deleted (watch.ts `terminations`). */
+    terminations: string;
     python: string;
 }
 
@@ -90,6 +93,7 @@ function boxHandle(c: BoxContext): Box {
         kube: c.kube,
         rabbit: rabbitCredentials(),
         taskRecord: TASK_RECORD,
+        terminations: TERMINATIONS,
         python: c.python(),
     };
 }

@@ -4,16 +4,23 @@
  * config.yml), and when the pod is deleted it does what the kubelet does with the pod's preStop: one SIGTERM
  * (Celery's warm shutdown), the pod's grace period, then SIGKILL; the pod object goes once the worker is gone.
  *
+ * Like a kubelet, it gives each worker its pod's identity (POD_NAME, POD_NAMESPACE) and a token of the pod's
+ * ServiceAccount (TokenRequest, bound to the pod), so the image's own deletion-cost module
+ * (images/loader/swh_elastic_deletion_cost.py) annotates the pod through the API server, with the pod's RBAC.
+ *
  * Run by the box as one of its services (services.ts); env BOX_PYTHON (the Celery venv), BOX_TASK_RECORD (where
  * tasks record completion), BOX_WORKER_PIDS (where it records each worker's pid, so the box can stop any left).
+ * Every worker stopped because its pod was deleted is recorded in TERMINATIONS, busy or idle at that moment.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { BOX, BRIDGE_READY, SERVER } from "./services";
+import { BOX, BRIDGE_READY, SERVER, TERMINATIONS } from "./services";
 import { Kube, KubeObject } from "./kube";
 import { ensurePki } from "./pki";
+import type { Termination } from "./watch";
+import { ROOT } from "../engine/env";
 
 const PYTHON = process.env.BOX_PYTHON!;
 const RECORD = process.env.BOX_TASK_RECORD!;
@@ -21,6 +28,11 @@ const WORKER_PIDS = process.env.BOX_WORKER_PIDS!;
 const POLL_MS = 500;
 /** Where workers flag a running task (see swh_box_loader.py). */
 const BUSY_DIR = path.join(BOX, "busy");
+/** Each pod's files, as the kubelet mounts them: its ServiceAccount token and CA. */
+const PODS_DIR = path.join(BOX, "pods");
+/** The loader image's Python modules, which the box's workers load as the image's do. */
+const IMAGE_LIB = path.join(ROOT, "images", "loader");
+const pki = ensurePki(BOX);
 
 interface Worker {
     pod: string;
@@ -33,7 +45,7 @@ interface Worker {
     killTimer?: NodeJS.Timeout;
 }
 
-const kube = new Kube(SERVER, ensurePki(BOX));
+const kube = new Kube(SERVER, pki);
 const workers = new Map<string, Worker>();
 const restartAfter = new Map<string, number>();
 
@@ -55,18 +67,47 @@ async function podSettings(pod: KubeObject) {
     const secretName = (pod.spec.volumes ?? []).find((v: KubeObject) => v.secret)?.secret.secretName;
     const secret = await kube.get(`/api/v1/namespaces/${ns}/secrets/${secretName}`);
     const config = YAML.parse(Buffer.from(secret.data["config.yml"], "base64").toString("utf8"));
+    // The rest of config.yml's celery section is Celery settings, which swh.scheduler's app takes as they are.
+    const { task_broker, task_queues, ...celery } = config.celery as Record<string, unknown>;
     return {
-        broker: String(config.celery.task_broker),
-        queues: (config.celery.task_queues as string[]).map(String),
+        broker: String(task_broker),
+        queues: (task_queues as string[]).map(String),
+        celery,
         concurrency: env.CONCURRENCY ?? "1",
         maxTasksPerChild: env.MAX_TASKS_PER_CHILD ?? "5",
         logLevel: env.SWH_LOG_LEVEL ?? "INFO",
     };
 }
 
+/**
+ * The pod's ServiceAccount token and the cluster's CA in a directory of their own, as the kubelet projects them;
+ * undefined when the pod mounts no token.
+ */
+async function serviceAccountDir(pod: KubeObject): Promise<string | undefined> {
+    const account = pod.spec.serviceAccountName;
+    if (!account || pod.spec.automountServiceAccountToken === false) return undefined;
+    const { namespace, name, uid } = pod.metadata;
+    const review = await kube.request(
+        "POST",
+        `/api/v1/namespaces/${namespace}/serviceaccounts/${account}/token`,
+        {
+            apiVersion: "authentication.k8s.io/v1",
+            kind: "TokenRequest",
+            spec: { expirationSeconds: 3600, boundObjectRef: { apiVersion: "v1", kind: "Pod", name, uid } },
+        },
+    );
+    const dir = path.join(PODS_DIR, uid, "serviceaccount");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "token"), review.status.token, { mode: 0o600 });
+    fs.copyFileSync(pki.ca, path.join(dir, "ca.crt"));
+    return dir;
+}
+
 async function startWorker(pod: KubeObject): Promise<void> {
     const uid = pod.metadata.uid;
     const s = await podSettings(pod);
+    const account = await serviceAccountDir(pod);
+    const server = new URL(SERVER);
     const name = `${pod.metadata.namespace}/${pod.metadata.name}`;
     const args = [
         "-m",
@@ -78,8 +119,6 @@ async function startWorker(pod: KubeObject): Promise<void> {
         s.queues.join(","),
         "--concurrency",
         s.concurrency,
-        "--prefetch-multiplier",
-        "1",
         "-O",
         "fair",
         "--max-tasks-per-child",
@@ -102,7 +141,18 @@ async function startWorker(pod: KubeObject): Promise<void> {
             ...process.env,
             BOX_BROKER_URL: s.broker,
             BOX_QUEUES: s.queues.join(","),
+            BOX_CELERY_SETTINGS: JSON.stringify(s.celery),
             BOX_POD: pod.metadata.name,
+            PYTHONPATH: IMAGE_LIB,
+            POD_NAME: pod.metadata.name,
+            POD_NAMESPACE: pod.metadata.namespace,
+            ...(account
+                ? {
+                      SWH_SERVICEACCOUNT_DIR: account,
+                      KUBERNETES_SERVICE_HOST: server.hostname,
+                      KUBERNETES_SERVICE_PORT: server.port,
+                  }
+                : {}),
             BOX_TASK_RECORD: RECORD,
             BOX_BUSY_DIR: BUSY_DIR,
         },
@@ -142,8 +192,20 @@ async function reportCpu(w: Worker, pod: KubeObject): Promise<void> {
     w.reportedCpu = cpu;
 }
 
+function recordTermination(w: Worker, how: Termination["how"]): void {
+    const t: Termination = {
+        namespace: w.namespace,
+        pod: w.pod,
+        busy: fs.existsSync(path.join(BUSY_DIR, w.pod)),
+        at: Date.now(),
+        how,
+    };
+    fs.appendFileSync(TERMINATIONS, JSON.stringify(t) + "\n");
+}
+
 function terminate(w: Worker, pod: KubeObject): void {
     w.terminating = true;
+    recordTermination(w, "graceful");
     const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
     log(`${w.namespace}/${w.pod}: deleted, SIGTERM (grace ${grace}s)`);
     w.proc.kill("SIGTERM");
@@ -162,13 +224,14 @@ async function reconcile(): Promise<void> {
         const uid = pod.metadata.uid as string;
         seen.add(uid);
         const w = workers.get(uid);
-        const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
+        const podPath = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
         if (pod.metadata.deletionTimestamp) {
             if (w && !w.exited && !w.terminating) terminate(w, pod);
             // The kubelet's last word: the pod object goes once its container has stopped.
             if ((!w || w.exited) && pod.spec.nodeName) {
-                await kube.delete(path, 0);
+                await kube.delete(podPath, 0);
                 workers.delete(uid);
+                fs.rmSync(path.join(PODS_DIR, uid), { recursive: true, force: true });
             }
             continue;
         }
@@ -186,8 +249,12 @@ async function reconcile(): Promise<void> {
     // A pod force-deleted by someone else: its worker goes at once, as on a node that lost it.
     for (const [uid, w] of workers) {
         if (!seen.has(uid)) {
-            if (!w.exited) process.kill(-w.proc.pid!, "SIGKILL");
+            if (!w.exited) {
+                if (!w.terminating) recordTermination(w, "lost");
+                process.kill(-w.proc.pid!, "SIGKILL");
+            }
             workers.delete(uid);
+            fs.rmSync(path.join(PODS_DIR, uid), { recursive: true, force: true });
         }
     }
 }

@@ -49,6 +49,8 @@ export const CLUSTER_CIDR = "10.42.0.0/16";
 export const KUBECONFIG = path.join(BOX, "kubeconfig");
 /** Every task completion the workers record, one JSON line each. */
 export const TASK_RECORD = path.join(BOX, "tasks.jsonl");
+/** Every worker the bridge stopped because its pod was deleted, one JSON line each (see bridge.ts). */
+export const TERMINATIONS = path.join(BOX, "terminations.jsonl");
 /** The bridge writes it once it watches pods. */
 export const BRIDGE_READY = path.join(BOX, "bridge.ready");
 
@@ -527,6 +529,6 @@ export const SERVICES: readonly Service<BoxContext>[] = [
             BOX_WORKER_PIDS: supervisor.childPidDir("bridge"),
         }),
         ready: { what: "the bridge", seconds: 30, check: async () => fs.existsSync(BRIDGE_READY) },
-        data: [path.basename(TASK_RECORD), path.basename(BRIDGE_READY)],
+        data: [path.basename(TASK_RECORD), path.basename(TERMINATIONS), path.basename(BRIDGE_READY)],
     },
 ];

@@ -86,13 +86,36 @@ export interface TaskRecord {
 
 /** Task completions recorded by the workers, optionally only those whose name starts with `prefix`. */
 export function taskRecords(file: string, prefix = ""): TaskRecord[] {
+    return jsonLines<TaskRecord>(file).filter((r) => r.task.startsWith(prefix));
+}
+
+/** One line of the bridge's TERMINATIONS: a worker stopped because its pod was deleted. */
+export interface Termination {
+    namespace: string;
+    pod: string;
+    /** A task was running when the stop began. */
+    busy: boolean;
+    /** Epoch milliseconds. */
+    at: number;
+    /** "graceful" (SIGTERM, then the grace period) or "lost" (the pod vanished: SIGKILL at once). */
+    how: "graceful" | "lost";
+}
+
+/** JSON lines of `file`, oldest first (none when it does not exist). */
+function jsonLines<T>(file: string): T[] {
     if (!fs.existsSync(file)) return [];
     return fs
         .readFileSync(file, "utf8")
         .split("\n")
         .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as TaskRecord)
-        .filter((r) => r.task.startsWith(prefix));
+        .map((l) => JSON.parse(l) as T);
+}
+
+/** The workers the bridge stopped since `since` (epoch ms), in `namespace` when given. */
+export function terminations(file: string, since: number, namespace?: string): Termination[] {
+    return jsonLines<Termination>(file).filter(
+        (t) => t.at >= since && (namespace === undefined || t.namespace === namespace),
+    );
 }
 
 /** A scaled object's status conditions, by type (Ready, Active, Fallback). */

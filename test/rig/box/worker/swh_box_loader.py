@@ -2,7 +2,10 @@
 
 The bridge (test/rig/box/bridge.ts) starts one worker per Running loader pod with the pod's own settings (broker,
 queues, concurrency, max tasks per child from its ConfigMap and Secret), the way SWH runs loaders: early ack,
-prefetch 1, -Ofair. Tests publish with `python -m swh_box_loader publish`.
+prefetch 1, -Ofair, then the Celery settings of the pod's config.yml (BOX_CELERY_SETTINGS), as swh.scheduler's app
+adds them; like the image's worker app, it loads the image's deletion-cost module (swh_elastic_deletion_cost, on
+PYTHONPATH), so a busy worker's pod is marked costly to delete. Tests publish with
+`python -m swh_box_loader publish`.
 """
 
 import json
@@ -14,7 +17,7 @@ from celery import Celery
 
 app = Celery("swh-box-loader", broker=os.environ.get("BOX_BROKER_URL", "amqp://"))
 app.conf.update(
-    # SWH's worker settings: a task is acknowledged when received (early ack) and each process reserves one.
+    # swh.scheduler's defaults: a task is acknowledged when received (early ack) and each process reserves one.
     task_acks_late=False,
     worker_prefetch_multiplier=1,
     task_create_missing_queues=True,
@@ -22,6 +25,11 @@ app.conf.update(
     worker_hijack_root_logger=False,
     task_serializer="json",
 )
+# What the loader's config.yml says (delivery, time limit), over those defaults.
+app.conf.update(json.loads(os.environ.get("BOX_CELERY_SETTINGS", "{}")))
+
+if os.environ.get("BOX_POD"):  # a pod's worker (publishing from a test has no pod to mark)
+    import swh_elastic_deletion_cost  # noqa: F401  (connects its task signals)
 
 RECORD = os.environ.get("BOX_TASK_RECORD", "")
 POD = os.environ.get("BOX_POD", "")
