@@ -5,12 +5,24 @@
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { Box, boxDown, startRabbitmq, stopRabbitmq } from "../rig/box/box";
 import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack } from "../rig/engine/cli";
 import { ROOT } from "../rig/engine/env";
 import { BoxLoader, boxWithStack, publish } from "../rig/box/stack";
-import { Sampler, atZero, replicaState, scaledObjectConditions, taskRecords, until } from "../rig/box/watch";
+import { ensureNode, poolNodes } from "../rig/box/nodes";
+import { BOX_STACK_FILE } from "../rig/box/stack";
+import {
+    Sampler,
+    atZero,
+    busyPods,
+    replicaState,
+    scaledObjectConditions,
+    taskRecords,
+    terminations,
+    until,
+} from "../rig/box/watch";
 
 describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", function () {
     let box: Box;
@@ -22,17 +34,33 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
 
     const state = (l: BoxLoader) => replicaState(box.kube, l.namespace, `loader-${l.loader}`);
     const done = (prefix: string) => taskRecords(box.taskRecord, prefix);
+    /** At least `n` of the loader's workers busy (their pods marked by the image's deletion-cost module). */
+    const busyWorkers = (l: BoxLoader, n: number) =>
+        until(`${n} ${l.loader} worker(s) busy`, 90, async () => {
+            const b = await busyPods(box.kube, l.namespace, `loader-${l.loader}`);
+            return b.length >= n ? b : undefined;
+        });
+    /** Workers stopped while busy since `since`, but for the pods a test deleted itself. */
+    const busyStops = (l: BoxLoader, since: number, deletedByTest: string[] = []) =>
+        terminations(box.terminations, since, l.namespace).filter(
+            (t) => t.busy && !deletedByTest.includes(t.pod),
+        );
+    let burstStart = 0;
 
-    /** Every task of `prefix` recorded exactly once: nothing lost, nothing duplicated. */
-    function assertExactlyOnce(prefix: string, count: number): void {
-        const records = done(`${prefix}-`);
-        const ids = records.map((r) => r.task);
-        const dups = ids.filter((id, i) => ids.indexOf(id) !== i);
-        assert.deepEqual(dups, [], `tasks run more than once: ${dups.join(", ")}`);
+    /** Every task of `prefix` recorded at least once (nothing lost); returns those recorded more than once. */
+    function assertAtLeastOnce(prefix: string, count: number): string[] {
+        const ids = done(`${prefix}-`).map((r) => r.task);
         const missing = Array.from({ length: count }, (_, i) => `${prefix}-${i}`).filter(
             (id) => !ids.includes(id),
         );
         assert.deepEqual(missing, [], `tasks lost: ${missing.join(", ")}`);
+        return [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+    }
+
+    /** Every task of `prefix` recorded exactly once: nothing lost, nothing duplicated. */
+    function assertExactlyOnce(prefix: string, count: number): void {
+        const dups = assertAtLeastOnce(prefix, count);
+        assert.deepEqual(dups, [], `tasks run more than once: ${dups.join(", ")}`);
     }
 
     before(async function () {
@@ -78,6 +106,7 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         // Long enough that the backlog still asks for every slot when the HPA's steps (4 pods per 15 s) get there:
         // with 15 s tasks the queue fell below 2 x 10 within seconds of the tenth pod, and a loaded machine missed it.
         const seconds = 30;
+        burstStart = Date.now();
         publish(box, git.queues[0], n, seconds, `${run}-burst`);
         const t0 = Date.now();
         await until(
@@ -120,10 +149,92 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         );
     });
 
-    it("5. every published task completed exactly once across the scale-downs", () => {
+    it("5. every published task completed exactly once across the scale-downs, and no scale-down stopped a busy worker", () => {
         assertExactlyOnce(`${run}-burst`, 40);
         const pods = new Set(done(`${run}-burst-`).map((r) => r.pod));
         assert.ok(pods.size > 1, `the burst ran on ${pods.size} pod(s)`);
+        const stops = terminations(box.terminations, burstStart, git.namespace);
+        console.log(
+            `      ${stops.length} workers stopped by scale-downs, ${stops.filter((t) => t.busy).length} busy`,
+        );
+        assert.ok(stops.length > 0, "the burst's workers were scaled down");
+        assert.deepEqual(busyStops(git, burstStart), [], "a scale-down stopped a busy worker");
+    });
+
+    it("8. a task outlives the queue's last message: its worker is kept (the queue counts it) until it ends", async () => {
+        const since = Date.now();
+        publish(box, git.queues[0], 1, 30, `${run}-tail`);
+        const [pod] = await busyWorkers(git, 1);
+        // The queue holds nothing ready now: with early ack KEDA would read 0 and scale to zero after the cooldown.
+        const seen: number[] = [];
+        while (done(`${run}-tail-`).length === 0 && Date.now() - since < 60_000) {
+            seen.push((await state(git)).desired);
+            await new Promise((r) => setTimeout(r, 2000));
+        }
+        const [record] = done(`${run}-tail-`);
+        assert.ok(record, "the task completed");
+        console.log(
+            `      desired replicas while it ran: ${seen.join(" ")} (cooldown ${git.cooldownPeriod}s)`,
+        );
+        assert.ok(seen.length * 2 > git.cooldownPeriod, "watched for longer than the cooldown");
+        assert.ok(
+            seen.every((d) => d >= 1),
+            `the worker was scaled away mid-task: ${seen.join(" ")}`,
+        );
+        assert.equal(record.pod, pod.metadata.name, "the task ran once, on the pod that took it");
+        assert.deepEqual(busyStops(git, since), [], "a busy worker was stopped");
+        await until("git back to 0", git.cooldownPeriod + 90, async () => atZero(await state(git)));
+    });
+
+    it("9. a worker killed past its grace period: its task is delivered again and completed once", async () => {
+        const since = Date.now();
+        publish(box, git.queues[0], 1, 20, `${run}-killed`);
+        const [pod] = await busyWorkers(git, 1);
+        // A grace period of 2 s: the warm shutdown cannot finish a 20 s task, so the worker is SIGKILLed.
+        await box.kube.delete(`/api/v1/namespaces/${git.namespace}/pods/${pod.metadata.name}`, 2);
+        await until("the task completed", 120, async () => done(`${run}-killed-`).length > 0);
+        assertExactlyOnce(`${run}-killed`, 1);
+        const [record] = done(`${run}-killed-`);
+        assert.notEqual(record.pod, pod.metadata.name, "completed by another worker");
+        const stopped = terminations(box.terminations, since, git.namespace);
+        assert.ok(
+            stopped.some((t) => t.pod === pod.metadata.name && t.busy),
+            "the killed worker was busy when it was stopped",
+        );
+        await until("git back to 0", git.cooldownPeriod + 90, async () => atZero(await state(git)));
+    });
+
+    it("10. a node lost while its pods run tasks: each of their tasks is delivered again and completed once", async () => {
+        const since = Date.now();
+        publish(box, git.queues[0], 6, 40, `${run}-lost`);
+        const running = await busyWorkers(git, 6);
+        const byNode = new Map<string, string[]>();
+        for (const p of running)
+            byNode.set(p.spec.nodeName, [...(byNode.get(p.spec.nodeName) ?? []), p.metadata.name]);
+        const [node, lost] = [...byNode.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+        console.log(`      deleting node ${node}, running ${lost.length} busy workers`);
+        await box.kube.delete(`/api/v1/nodes/${node}`);
+        try {
+            // The pod garbage collector deletes the pods of a node that is gone (after its 40 s quarantine).
+            await until("the 6 tasks completed", 240, async () => done(`${run}-lost-`).length >= 6);
+        } finally {
+            await ensureNode(
+                box.kube,
+                poolNodes(BOX_STACK_FILE).find((n) => n.name === node)!,
+            );
+        }
+        assertExactlyOnce(`${run}-lost`, 6);
+        const gone = terminations(box.terminations, since, git.namespace).filter((t) => t.how === "lost");
+        assert.deepEqual(
+            gone.map((t) => t.pod).sort(),
+            [...lost].sort(),
+            "the lost node's workers died with it, busy",
+        );
+        assert.ok(gone.every((t) => t.busy));
+        for (const r of done(`${run}-lost-`))
+            assert.ok(!lost.includes(r.pod), `${r.task} completed on a lost pod`);
+        assert.deepEqual(busyStops(git, since, lost), [], "a scale-down stopped a busy worker");
+        await until("git back to 0", git.cooldownPeriod + 90, async () => atZero(await state(git)));
     });
 
     it("3. two loaders sharing the pool both make progress; what does not fit stays Pending", async () => {
@@ -178,6 +289,7 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         });
         assert.ok(busy.running > svn.fallback.replicas, "more workers busy than the fallback's replicas");
         assert.equal(svn.fallback.behavior, "currentReplicasIfHigher", "the default behaviour");
+        const stoppedAt = Date.now() / 1000;
         await stopRabbitmq();
         try {
             const c = await until("the Fallback condition", 90, async () => {
@@ -204,8 +316,26 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
             const c = await scaledObjectConditions(box.kube, svn.namespace, "loader-svn");
             return c.Fallback === "False" || c.Fallback === undefined;
         });
-        await until("the fallback tasks done", 240, async () => done(`${run}-fallback-`).length >= 4);
-        assertExactlyOnce(`${run}-fallback`, 4);
+        await until(
+            "the fallback tasks done",
+            240,
+            async () => new Set(done(`${run}-fallback-`).map((r) => r.task)).size >= 4,
+        );
+        // At least once: a task that ended while the broker was down could not be acknowledged, so RabbitMQ
+        // delivers it again when it is back. Only those can run twice.
+        const dups = assertAtLeastOnce(`${run}-fallback`, 4);
+        const runningAtStop = done(`${run}-fallback-`)
+            .filter(
+                (r) =>
+                    r.started < stoppedAt &&
+                    !done(`${run}-fallback-`).some((o) => o.task === r.task && o.started < r.started),
+            )
+            .map((r) => r.task);
+        console.log(
+            `      run again after the outage: ${dups.length} of the ${runningAtStop.length} running when RabbitMQ stopped`,
+        );
+        for (const d of dups)
+            assert.ok(runningAtStop.includes(d), `${d} ran twice but was not running at the outage`);
         await until("svn back to 0", svn.cooldownPeriod + 90, async () => atZero(await state(svn)));
         assert.deepEqual(sampler.overcommits(), [], "a node held more than its allocatable");
     });
@@ -217,6 +347,8 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
             cwd: ROOT,
             stdio: "inherit",
         });
+        // The tarball keeps its version: an earlier install of it would be taken as up to date.
+        fs.rmSync(path.join(example, "node_modules", "@swh"), { recursive: true, force: true });
         execFileSync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--prefer-offline"], {
             cwd: example,
             stdio: "inherit",
@@ -236,19 +368,23 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
             "kubernetes:core/v1:ConfigMap",
             "kubernetes:core/v1:Namespace",
             "kubernetes:core/v1:Secret",
+            "kubernetes:core/v1:ServiceAccount",
             "kubernetes:keda.sh/v1alpha1:ScaledObject",
             "kubernetes:keda.sh/v1alpha1:TriggerAuthentication",
+            "kubernetes:rbac.authorization.k8s.io/v1:Role",
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
             "pulumi:pulumi:Stack",
             "swh:elastic:KedaScaledLoader",
         ]);
-        // The Stack, the component and its seven Kubernetes objects (namespace, env and logging ConfigMaps, broker
-        // Secret, Deployment, TriggerAuthentication, ScaledObject); the default provider is not a step.
-        assert.deepEqual(fresh.changeSummary, { create: 9 });
-        assert.equal(fresh.steps.length, 9);
+        // The Stack, the component and its ten Kubernetes objects (namespace, env and logging ConfigMaps, broker
+        // Secret, the worker's ServiceAccount, Role and RoleBinding, Deployment, TriggerAuthentication,
+        // ScaledObject); the default provider is not a step.
+        assert.deepEqual(fresh.changeSummary, { create: 12 });
+        assert.equal(fresh.steps.length, 12);
         try {
             await pulumiOk(["up", "--yes", "--stack", "box"], { ...opts, label: "example up" });
             const again = await previewPlan("box", opts);
-            assert.deepEqual(again.changeSummary, { same: 9 });
+            assert.deepEqual(again.changeSummary, { same: 12 });
             const so = await box.kube.get(
                 "/apis/keda.sh/v1alpha1/namespaces/swh-example-git/scaledobjects/loader-git",
             );

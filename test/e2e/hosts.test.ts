@@ -297,6 +297,9 @@ describe("node preparation on real Debian hosts over SSH", function () {
         after(async function () {
             if (keep) return;
             for (const n of nodes) stopTunnel(n.host);
+            // The hosts go; their Node objects would stay in the box's etcd, NotReady, and draw the next
+            // scenario's loader pods (the pod garbage collector then deletes what was bound to them).
+            for (const h of hosts) await box?.kube.delete(`/api/v1/nodes/${h.name}`);
             box?.kube.close();
             await boxDown();
         });

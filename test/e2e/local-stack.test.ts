@@ -5,7 +5,7 @@
  * protection and destroy behave as docs/engine.md and docs/operations.md say.
  */
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -135,6 +135,88 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         for (const tag of tags) {
             assert.ok(listed.includes(tag), `${tag} in ${listed.join(", ")}`);
             assert.equal(registryDigest(registry, repo, tag), digest, tag);
+        }
+    });
+
+    it("the built image's git loader visits an origin twice, as a task delivered again would: both full, one snapshot, the second uneventful", () => {
+        // At-least-once delivery runs a task again when its worker dies: SWH's real loader, in the real image,
+        // on a repository made here, into an in-memory swh.storage (the container has no network).
+        const ref = /image git: (\S+)/.exec(first.out)![1];
+        const repo = fs.mkdtempSync(path.join(os.tmpdir(), "swh-origin-"));
+        try {
+            const git = (...args: string[]) =>
+                execFileSync("git", ["-C", repo, ...args], {
+                    encoding: "utf8",
+                    env: {
+                        ...process.env,
+                        GIT_AUTHOR_DATE: "2026-11-26T12:00:00Z",
+                        GIT_COMMITTER_DATE: "2026-11-26T12:00:00Z",
+                    },
+                }).trim();
+            git("init", "-q", "-b", "main");
+            for (const [file, text] of [
+                ["README", "a repository to visit\n"],
+                ["src/main.c", "int main(void) { return 0; }\n"],
+            ]) {
+                fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+                fs.writeFileSync(path.join(repo, file), text);
+                git("add", file);
+                git(
+                    "-c",
+                    "user.name=SWH test",
+                    "-c",
+                    "user.email=test@example.org",
+                    "commit",
+                    "-q",
+                    "-m",
+                    `add ${file}`,
+                );
+            }
+            git("tag", "v1.0");
+            const head = git("rev-parse", "HEAD");
+            fs.chmodSync(repo, 0o755);
+            execFileSync("docker", ["pull", "-q", ref], { stdio: ["ignore", "ignore", "inherit"] });
+            const out = execFileSync(
+                "docker",
+                [
+                    "run",
+                    "--rm",
+                    "--network",
+                    "none",
+                    "-v",
+                    `${repo}:/srv/origin:ro`,
+                    "-v",
+                    `${path.join(__dirname, "fixtures", "loader")}:/srv/fixture:ro`,
+                    "--entrypoint",
+                    "python3",
+                    ref,
+                    "/srv/fixture/visit_twice.py",
+                    "file:///srv/origin",
+                ],
+                { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+            );
+            const seen = JSON.parse(out.trim().split("\n").pop()!) as {
+                results: { status: string }[];
+                visits: { status: string; snapshot: string }[];
+                branches: Record<string, { type: string; target: string }>;
+            };
+            console.log(
+                `      visits: ${JSON.stringify(seen.visits)}; loads: ${JSON.stringify(seen.results)}`,
+            );
+            assert.deepEqual(
+                seen.results.map((r) => r.status),
+                ["eventful", "uneventful"],
+            );
+            assert.deepEqual(
+                seen.visits.map((v) => v.status),
+                ["full", "full"],
+            );
+            assert.equal(seen.visits[0].snapshot, seen.visits[1].snapshot, "the same snapshot");
+            // SWH's revision ids of git commits are the commits' own ids.
+            assert.deepEqual(seen.branches["refs/heads/main"], { type: "revision", target: head });
+            assert.ok(seen.branches["refs/tags/v1.0"], `branches: ${Object.keys(seen.branches).join(", ")}`);
+        } finally {
+            fs.rmSync(repo, { recursive: true, force: true });
         }
     });
 

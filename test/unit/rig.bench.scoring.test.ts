@@ -5,6 +5,7 @@
 import { strict as assert } from "assert";
 import { planLoader } from "../../components/keda-scaled-loader/plan";
 import {
+    AT_MOST_ONCE_QUEUE_VALUE,
     PROFILES,
     STRATEGIES,
     TASK_SECONDS,
@@ -15,7 +16,9 @@ import {
 } from "../rig/bench/profiles";
 import {
     Result,
+    Run,
     busyAt,
+    commonHorizonS,
     lostAndDuplicated,
     meanSlotUse,
     optimumSeconds,
@@ -137,10 +140,14 @@ describe("scaling benchmark: scoring", () => {
                 { at: T0 + 30_000, pods: 0 },
             ],
             backToZeroS: 8.004,
+            restS: 30,
         });
         assert.deepEqual(scores, {
             tasks: 3,
-            slots: 2,
+            slots: { git: 2 },
+            workS: 30,
+            // Its own window: until it was back at rest, 30 s after the start.
+            horizonS: 30,
             timeToFirstWorkerS: 2,
             drainS: 22,
             optimumS: 20,
@@ -156,6 +163,32 @@ describe("scaling benchmark: scoring", () => {
         });
     });
 
+    it("charges every strategy of a profile over one window: until the last is back at rest", () => {
+        const backlogs = [{ loader: "git", tasks: 1, slots: 2, records: [rec("a", 1000, 1010)] }];
+        const at = (s: number, pods: number) => ({ at: T0 + s * 1000, pods });
+        // Scaled: one pod for the task (each sample counts for the interval it ends), at zero at 20 s.
+        const scaled: Run = {
+            taskSeconds: 10,
+            start: T0,
+            lastPublish: T0,
+            backlogs,
+            pods: [at(0, 1), at(5, 1), at(10, 1), at(15, 1), at(20, 0)],
+            backToZeroS: 10,
+            restS: 20,
+        };
+        // Fixed: two pods all along, observed for 12 s; a CPU HPA back at its one pod only at 40 s.
+        const fixed: Run = { ...scaled, pods: [at(0, 2), at(12, 2)], backToZeroS: null, restS: 10 };
+        const cpu: Run = { ...scaled, pods: [at(0, 2), at(30, 2), at(40, 1)], backToZeroS: null, restS: 40 };
+        const window = commonHorizonS([scaled, fixed, cpu]);
+        assert.equal(window, 40);
+        const cost = (r: Run) => scoreRun(r, window).workerSeconds;
+        // 1 x 15; 2 x 40 (fixed keeps paying to the window's end); 2 x 30 + 1 x 10.
+        assert.deepEqual([cost(scaled), cost(fixed), cost(cpu)], [15, 80, 70]);
+        assert.equal(scoreRun(fixed, window).horizonS, 40);
+        // Charged to its own rest only, fixed would pay for the 12 s observed: the bias the common window removes.
+        assert.equal(scoreRun(fixed).workerSeconds, 24);
+    });
+
     it("counts a warm replica's first task from the publication, and refuses a run with no task", () => {
         const warm = scoreRun({
             taskSeconds: 10,
@@ -168,10 +201,11 @@ describe("scaling benchmark: scoring", () => {
                 { at: T0 + 20_000, pods: 1 },
             ],
             backToZeroS: null,
+            restS: 9.8,
         });
         assert.equal(warm.timeToFirstWorkerS, 0);
         assert.equal(warm.backToZeroS, null);
-        // 1 pod from the start to the horizon, 2 x 10 s: twice the work.
+        // 1 pod over the 20 s observed (the window is at least the run's samples): twice the work.
         assert.equal(warm.costOverWork, 2);
         assert.throws(
             () =>
@@ -182,6 +216,7 @@ describe("scaling benchmark: scoring", () => {
                     backlogs: [{ loader: "git", tasks: 1, slots: 1, records: [] }],
                     pods: [],
                     backToZeroS: null,
+                    restS: 0,
                 }),
             /no task was recorded/,
         );
@@ -192,7 +227,9 @@ describe("scaling benchmark: scoring", () => {
             profile: "burst",
             strategy: "fixed",
             tasks: 40,
-            slots: 10,
+            slots: { git: 10 },
+            workS: 600,
+            horizonS: 75,
             timeToFirstWorkerS: 0,
             drainS: 60,
             optimumS: 60,
@@ -207,12 +244,13 @@ describe("scaling benchmark: scoring", () => {
         };
         const lines = table([row]).split("\n");
         assert.equal(lines.length, 3);
-        assert.match(lines[0], /^profile\s+strategy\s+N\s+slots\s+first worker s/);
+        assert.match(lines[0], /^profile\s+strategy\s+N\s+slots\s+window s\s+first worker s/);
         assert.deepEqual(lines[2].trimEnd().split(/\s{2,}/), [
             "burst",
             "fixed",
             "40",
             "10",
+            "75",
             "0",
             "60",
             "60",
@@ -236,11 +274,24 @@ describe("scaling benchmark: strategies", () => {
     const fits = { git: 10, svn: 4 };
     const strategy = (name: string) => STRATEGIES.find((s) => s.name === name)!;
 
-    it("runs project, cpu-hpa and fixed by default, the rejected fast-up only when asked", () => {
+    it("runs project, at-most-once, cpu-hpa and fixed by default, the rejected fast-up only when asked", () => {
         assert.deepEqual(
             STRATEGIES.filter((s) => s.byDefault).map((s) => s.name),
-            ["project", "cpu-hpa", "fixed"],
+            ["project", "at-most-once", "cpu-hpa", "fixed"],
         );
+    });
+
+    it("at-most-once is the component with SWH's early ack at the box's earlier queue value, which it accepts", () => {
+        const [git] = loadersConfig(strategy("at-most-once"), stack, fits, ["git"]);
+        assert.deepEqual(git, {
+            ...stack[0],
+            delivery: "at-most-once",
+            queueThreshold: AT_MOST_ONCE_QUEUE_VALUE,
+        });
+        const plan = planLoader(git as Parameters<typeof planLoader>[0], (field) => field);
+        assert.equal(plan.queueThreshold, 2);
+        // The project's own default refuses that value: running tasks would count, and busy workers go.
+        assert.throws(() => planLoader({ ...stack[0], queueThreshold: 2 }, (f) => f), /queueThreshold/);
     });
 
     it("fixes each profile loader at its share of the pool, and leaves the others as the stack has them", () => {
@@ -264,6 +315,7 @@ describe("scaling benchmark: strategies", () => {
             STRATEGIES.map((s) => [s.name, s.resting(5), s.scalesToZero, s.cpuHpa]),
             [
                 ["project", 0, true, false],
+                ["at-most-once", 0, true, false],
                 ["cpu-hpa", 1, false, true],
                 ["fixed", 5, false, false],
                 ["fast-up", 0, true, false],

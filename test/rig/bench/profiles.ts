@@ -61,6 +61,9 @@ export const FAST_UP_HPA_BEHAVIOR = {
     scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Pods", value: 100, periodSeconds: 15 }] },
 };
 
+/** Tasks per replica of the at-most-once baseline: what Pulumi.box.yaml had before (SWH's 10, scaled to the box). */
+export const AT_MOST_ONCE_QUEUE_VALUE = 2;
+
 /** The CPU-based HPA's target: a common choice, and what SWH's earlier charts would have used. */
 export const CPU_TARGET_PERCENT = 80;
 
@@ -68,7 +71,7 @@ export const CPU_TARGET_PERCENT = 80;
 export type LoaderEntry = Record<string, unknown>;
 
 export interface Strategy {
-    name: "project" | "fast-up" | "fixed" | "cpu-hpa";
+    name: "project" | "at-most-once" | "fast-up" | "fixed" | "cpu-hpa";
     what: string;
     /** A profile's loader's stack entry under this strategy; `share` is its fixed replica count. */
     loader(l: LoaderEntry, share: number): LoaderEntry;
@@ -87,6 +90,17 @@ export const STRATEGIES: Strategy[] = [
         name: "project",
         what: "this project's configuration (Pulumi.box.yaml, the component's HPA behaviour)",
         loader: (l) => l,
+        resting: () => 0,
+        scalesToZero: true,
+        cpuHpa: false,
+        byDefault: true,
+    },
+    {
+        name: "at-most-once",
+        what:
+            "SWH's delivery (early ack) with the box's earlier queue value 2, the project's configuration before " +
+            "at-least-once became the default: running tasks are invisible to KEDA",
+        loader: (l) => ({ ...l, delivery: "at-most-once", queueThreshold: AT_MOST_ONCE_QUEUE_VALUE }),
         resting: () => 0,
         scalesToZero: true,
         cpuHpa: false,

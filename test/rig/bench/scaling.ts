@@ -1,9 +1,10 @@
 /**
- * npm run bench:scaling [-- --only burst,trickle,two-loaders] [--strategies project,fast-up,cpu-hpa,fixed]
+ * npm run bench:scaling [-- --only burst,trickle,two-loaders] [--strategies project,at-most-once,fast-up,cpu-hpa,fixed]
  *
  * Runs the backlog profiles (profiles.ts) in the box (test/rig/box) under each scaling strategy, deployed by
  * the real engine:
  *   project  this project's configuration (Pulumi.box.yaml with the component defaults for HPA behaviour)
+ *   at-most-once  SWH's early ack at the box's earlier queue value (the project's configuration before)
  *   fast-up  the same with a rejected tuning candidate (FAST_UP_HPA_BEHAVIOR), not run unless asked for
  *   fixed    replicas fixed at the max (minReplicas = maxReplicas, no scale to zero)
  *   cpu-hpa  a plain CPU-based HPA (autoscaling/v2, 80 % of the CPU request, min 1, Kubernetes' default
@@ -16,7 +17,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { Box } from "../box/box";
 import { BOX_STACK_FILE, BoxLoader, boxWithStack, deployBoxStack, publish, purgeQueues } from "../box/stack";
-import { Sampler, TaskRecord, atZero, replicaState, taskRecords, until } from "../box/watch";
+import { Sampler, TaskRecord, replicaState, taskRecords, until } from "../box/watch";
 import { STATE } from "../engine/env";
 import {
     CPU_TARGET_PERCENT,
@@ -31,7 +32,7 @@ import {
     profileLoaders,
     publishedTasks,
 } from "./profiles";
-import { HORIZON, Result, scoreRun, table } from "./scoring";
+import { Result, Run, commonHorizonS, scoreRun, table } from "./scoring";
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
@@ -79,13 +80,16 @@ async function dropCpuHpa(box: Box, l: BoxLoader): Promise<void> {
     );
 }
 
+/** How long a strategy that does not scale to zero may take to get back to its resting replicas. */
+const REST_TIMEOUT_S = 600;
+
 async function runOne(
     box: Box,
     profile: Profile,
     strategy: Strategy,
     loaders: BoxLoader[],
     fits: Record<string, number>,
-): Promise<Result> {
+): Promise<Run> {
     const names = profileLoaders(profile);
     const involved = loaders.filter((l) => names.includes(l.loader));
     const tasks = publishedTasks(profile);
@@ -138,25 +142,23 @@ async function runOne(
     const drainedAt = Math.max(...records.map((r) => r.finished)) * 1000;
     const cooldown = Math.max(...involved.map((l) => l.cooldownPeriod));
     let backToZero: number | null = null;
-    if (strategy.scalesToZero) {
-        await until("back to zero", cooldown + 300, async () => {
-            for (const l of involved) {
-                if (!atZero(await replicaState(box.kube, l.namespace, `loader-${l.loader}`)))
-                    return undefined;
-            }
-            return true;
-        });
-        backToZero = (Date.now() - drainedAt) / 1000;
-    } else {
-        // Fixed replicas and a CPU HPA (min 1) keep paying after the drain: observe as long as a scaled run's
-        // cooldown would take.
-        await sleep(cooldown);
-    }
+    // Back at rest: at zero; a CPU HPA at its minimum (after Kubernetes' 5-minute scale-down window); fixed
+    // replicas always are. From then on its pods stay as they are, to the profile's common cost window.
+    await until(`${strategy.name} back at rest`, cooldown + REST_TIMEOUT_S, async () => {
+        for (const l of involved) {
+            const s = await replicaState(box.kube, l.namespace, `loader-${l.loader}`);
+            const want = strategy.resting(fixedReplicas(l.loader, fits, names));
+            if (s.desired > want || s.running + s.terminating > want) return undefined;
+        }
+        return true;
+    });
+    const restAt = Date.now();
+    if (strategy.scalesToZero) backToZero = (restAt - drainedAt) / 1000;
     const samples = await sampler.stop();
     if (strategy.cpuHpa) for (const l of involved) await dropCpuHpa(box, l);
     const mine = (l: BoxLoader): TaskRecord[] =>
         records.filter((r) => r.task.startsWith(`${prefix}-${l.loader}-`));
-    const scores = scoreRun({
+    return {
         taskSeconds: TASK_SECONDS,
         start,
         lastPublish,
@@ -174,8 +176,8 @@ async function runOne(
             ),
         })),
         backToZeroS: backToZero,
-    });
-    return { profile: profile.name, strategy: strategy.name, ...scores };
+        restS: (restAt - start) / 1000,
+    };
 }
 
 /** Writes the results so far to .state/bench/scaling.json (after every run: a failed run keeps the others). */
@@ -186,7 +188,7 @@ function writeResults(results: Result[]): string {
         date: new Date().toISOString(),
         taskSeconds: TASK_SECONDS,
         cpuTargetPercent: CPU_TARGET_PERCENT,
-        costHorizonOptima: HORIZON,
+        costWindow: "per profile: from the first publication until every strategy is back at rest",
         profiles: PROFILES.map((p) => ({ name: p.name, what: p.what })),
         results,
     };
@@ -224,12 +226,23 @@ async function main(): Promise<void> {
     const { box, loaders, fits } = await boxWithStack({ resourceMetrics: strategies.some((s) => s.cpuHpa) });
     const results: Result[] = [];
     const total = profiles.length * strategies.length;
+    let done = 0;
     for (const profile of profiles) {
+        const runs: Run[] = [];
         for (const strategy of strategies) {
-            console.log(`\n[${results.length + 1}/${total}] ${profile.name} / ${strategy.name}`);
-            results.push(await runOne(box, profile, strategy, loaders, fits));
-            writeResults(results);
+            console.log(`\n[${++done}/${total}] ${profile.name} / ${strategy.name}`);
+            runs.push(await runOne(box, profile, strategy, loaders, fits));
         }
+        // Every strategy of the profile pays over the same window.
+        const horizon = commonHorizonS(runs);
+        results.push(
+            ...runs.map((run, i) => ({
+                profile: profile.name,
+                strategy: strategies[i].name,
+                ...scoreRun(run, horizon),
+            })),
+        );
+        writeResults(results);
     }
     // Leave the box as the stack file says.
     await deployBoxStack();

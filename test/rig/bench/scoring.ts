@@ -2,11 +2,12 @@
  * The scaling benchmark's scoring, from what a run observed: drain time over the capacity-bound optimum, cost in
  * worker-seconds over the work, the pool's slots in use, tasks lost or duplicated. Pure: no I/O, no clock.
  * Times are epoch milliseconds, except task records (epoch seconds, as the workers write them).
+ *
+ * Cost is counted over one window for every strategy of a profile: from the first publication until the last of
+ * them is back at its resting state (zero pods, a CPU HPA's minimum, fixed replicas), so a strategy that stops
+ * early is not charged less because another one's horizon was cut short, and one that keeps pods pays for them.
  */
 import type { TaskRecord } from "../box/watch";
-
-/** Cost horizon, in optimum drain times: what every strategy pays for, idle or not. */
-export const HORIZON = 2;
 
 /** One loader's part of a run. */
 export interface Backlog {
@@ -31,12 +32,18 @@ export interface Run {
     pods: { at: number; pods: number }[];
     /** Seconds from the last task's end to every loader at zero; null for a strategy that does not scale to zero. */
     backToZeroS: number | null;
+    /** Seconds from `start` until the strategy was back at its resting state (its pods then stay as they are). */
+    restS: number;
 }
 
 export interface Scores {
     tasks: number;
-    /** The smallest of the loaders' slots (what one of them has to itself). */
-    slots: number;
+    /** What the pool holds of each loader (the optimum's waves). */
+    slots: Record<string, number>;
+    /** The work: tasks x task seconds. */
+    workS: number;
+    /** The cost window, in seconds from the first publication (the same for every strategy of a profile). */
+    horizonS: number;
     timeToFirstWorkerS: number;
     drainS: number;
     optimumS: number;
@@ -109,7 +116,20 @@ export function lostAndDuplicated(tasks: number, ids: string[]): { lost: number;
     return { lost: tasks - unique, duplicated: ids.length - unique };
 }
 
-export function scoreRun(run: Run): Scores {
+/** The cost window of a profile's runs: until the last of them is back at rest, and at least each one's drain. */
+export function commonHorizonS(runs: Run[]): number {
+    return Math.max(
+        ...runs.map((r) =>
+            Math.max(
+                r.restS,
+                ...r.backlogs.flatMap((b) => b.records.map((x) => x.finished - r.start / 1000)),
+            ),
+        ),
+    );
+}
+
+/** Scores a run, its cost over `horizonS` seconds from its start (default: until it was back at rest). */
+export function scoreRun(run: Run, horizonS = commonHorizonS([run])): Scores {
     const records = run.backlogs.flatMap((b) => b.records);
     if (records.length === 0) throw new Error("no task was recorded: nothing to score");
     const tasks = run.backlogs.reduce((n, b) => n + b.tasks, 0);
@@ -117,11 +137,12 @@ export function scoreRun(run: Run): Scores {
     const optimum = optimumSeconds(run.backlogs, run.taskSeconds, (run.lastPublish - run.start) / 1000);
     const drainedAt = Math.max(...records.map((r) => r.finished)) * 1000;
     const drain = (drainedAt - run.start) / 1000;
-    // The same horizon for every strategy: HORIZON x the optimum from the first publication, or the run if longer.
-    const cost = workerSeconds(run.pods, run.start, run.start + HORIZON * optimum * 1000);
+    const cost = workerSeconds(run.pods, run.start, run.start + horizonS * 1000);
     return {
         tasks,
-        slots: Math.min(...run.backlogs.map((b) => b.slots)),
+        slots: Object.fromEntries(run.backlogs.map((b) => [b.loader, b.slots])),
+        workS: work,
+        horizonS: round(horizonS),
         // First worker = when the first task starts (a warm replica counts from the publication).
         timeToFirstWorkerS: round(Math.max(0, Math.min(...records.map((r) => r.started)) - run.start / 1000)),
         drainS: round(drain),
@@ -158,7 +179,14 @@ export function table(results: Result[]): string {
         ["profile", (r) => r.profile],
         ["strategy", (r) => r.strategy],
         ["N", (r) => r.tasks],
-        ["slots", (r) => r.slots],
+        [
+            "slots",
+            (r) =>
+                Object.entries(r.slots)
+                    .map(([l, n]) => (Object.keys(r.slots).length > 1 ? `${l} ${n}` : String(n)))
+                    .join(", "),
+        ],
+        ["window s", (r) => r.horizonS],
         ["first worker s", (r) => r.timeToFirstWorkerS],
         ["drain s", (r) => r.drainS],
         ["optimum s", (r) => r.optimumS],

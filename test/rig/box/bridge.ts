@@ -40,6 +40,8 @@ interface Worker {
     proc: ChildProcess;
     exited: boolean;
     terminating: boolean;
+    /** Killed with its node (or its pod force-deleted). */
+    lost?: boolean;
     /** The CPU usage last reported for the pod (kwok.x-k8s.io/usage-cpu). */
     reportedCpu?: string;
     killTimer?: NodeJS.Timeout;
@@ -171,6 +173,9 @@ async function startWorker(pod: KubeObject): Promise<void> {
     proc.on("exit", (code, signal) => {
         w.exited = true;
         fs.rmSync(pidFile, { force: true });
+        // A killed process leaves its busy flag behind.
+        for (const f of fs.readdirSync(BUSY_DIR))
+            if (f.startsWith(`${w.pod}.`)) fs.rmSync(path.join(BUSY_DIR, f));
         if (w.killTimer) clearTimeout(w.killTimer);
         log(`${name}: worker exited (${signal ?? code})`);
     });
@@ -183,7 +188,7 @@ async function startWorker(pod: KubeObject): Promise<void> {
  * task runs, 1m when idle. Only the benchmark's CPU-based HPA reads it; KEDA scales on the queues.
  */
 async function reportCpu(w: Worker, pod: KubeObject): Promise<void> {
-    const busy = fs.existsSync(path.join(BUSY_DIR, w.pod));
+    const busy = isBusy(w.pod);
     const cpu = busy ? String(pod.spec.containers[0].resources?.requests?.cpu ?? "500m") : "1m";
     if (cpu === w.reportedCpu) return;
     await kube.mergePatch(`/api/v1/namespaces/${w.namespace}/pods/${w.pod}`, {
@@ -196,7 +201,7 @@ function recordTermination(w: Worker, how: Termination["how"]): void {
     const t: Termination = {
         namespace: w.namespace,
         pod: w.pod,
-        busy: fs.existsSync(path.join(BUSY_DIR, w.pod)),
+        busy: isBusy(w.pod),
         at: Date.now(),
         how,
     };
@@ -217,13 +222,33 @@ function terminate(w: Worker, pod: KubeObject): void {
     }, grace * 1000);
 }
 
+/** A task runs in one of the pod's worker processes (each flags itself in BUSY_DIR as <pod>.<pid>). */
+function isBusy(pod: string): boolean {
+    return fs.readdirSync(BUSY_DIR).some((f) => f.startsWith(`${pod}.`));
+}
+
+/** A worker whose machine is gone: killed at once, as a power cut would, and never restarted. */
+function lose(w: Worker): void {
+    if (w.exited || w.lost) return;
+    w.lost = true;
+    if (!w.terminating) recordTermination(w, "lost");
+    process.kill(-w.proc.pid!, "SIGKILL");
+}
+
 async function reconcile(): Promise<void> {
     const pods = await kube.list("/api/v1/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dloader");
+    const nodes = new Set((await kube.list("/api/v1/nodes")).map((n) => n.metadata.name as string));
     const seen = new Set<string>();
     for (const pod of pods) {
         const uid = pod.metadata.uid as string;
         seen.add(uid);
         const w = workers.get(uid);
+        // Its node was deleted: the machine is gone with its processes; the pod object stays until the pod
+        // garbage collector removes it.
+        if (pod.spec.nodeName && !nodes.has(pod.spec.nodeName)) {
+            if (w) lose(w);
+            continue;
+        }
         const podPath = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
         if (pod.metadata.deletionTimestamp) {
             if (w && !w.exited && !w.terminating) terminate(w, pod);
@@ -249,10 +274,7 @@ async function reconcile(): Promise<void> {
     // A pod force-deleted by someone else: its worker goes at once, as on a node that lost it.
     for (const [uid, w] of workers) {
         if (!seen.has(uid)) {
-            if (!w.exited) {
-                if (!w.terminating) recordTermination(w, "lost");
-                process.kill(-w.proc.pid!, "SIGKILL");
-            }
+            lose(w);
             workers.delete(uid);
             fs.rmSync(path.join(PODS_DIR, uid), { recursive: true, force: true });
         }

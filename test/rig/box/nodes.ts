@@ -9,7 +9,8 @@ import { formatCpu, formatMemory } from "../../../components/common/quantity";
 import { workerNodePoolSchema } from "../../../components/worker-node-pool/args";
 import { NodeCapacity, nodeCapacity } from "../../../components/worker-node-pool/capacity";
 import { PROJECT } from "../../../config/load";
-import { KubeObject } from "./kube";
+import { until } from "../supervisor";
+import { Kube, KubeObject } from "./kube";
 
 export interface BoxNode extends NodeCapacity {
     capacity: { cpu: string; memory: string };
@@ -93,4 +94,23 @@ export function overheadPod(node: BoxNode): KubeObject {
             ],
         },
     };
+}
+
+/**
+ * The node and its overhead pod, as `overheadPod` makes it. A pod's spec cannot change: one that an older box
+ * made otherwise (another priority or requests) is deleted and made anew, so a box kept across versions
+ * matches a fresh one.
+ */
+export async function ensureNode(kube: Kube, node: BoxNode): Promise<void> {
+    await kube.ensure("/api/v1/nodes", nodeObject(node));
+    const want = overheadPod(node);
+    const at = `/api/v1/namespaces/kube-system/pods/${want.metadata.name}`;
+    const have = await kube.find(at);
+    const shape = (p: KubeObject) =>
+        JSON.stringify([p.spec.priorityClassName, p.spec.containers[0].resources]);
+    if (have && shape(have) !== shape(want)) {
+        await kube.delete(at, 0);
+        await until(`${want.metadata.name} replaced`, 30, async () => !(await kube.find(at)));
+    }
+    await kube.ensure("/api/v1/namespaces/kube-system/pods", want, { update: false });
 }

@@ -12,7 +12,7 @@ import { configGetSync } from "../engine/cli";
 import { ROOT, STATE } from "../engine/env";
 import { Service, Supervisor } from "../supervisor";
 import { Kube } from "./kube";
-import { BoxNode, nodeObject, overheadPod } from "./nodes";
+import { BoxNode, ensureNode } from "./nodes";
 import { BoxPki } from "./pki";
 
 export const BOX = path.join(STATE, "box");
@@ -375,12 +375,7 @@ export const SERVICES: readonly Service<BoxContext>[] = [
         what: (c) =>
             `kwok ${versions().KWOK_VERSION}: ${c.nodes.length} nodes (${c.nodes.map((n) => n.name).join(", ")})`,
         setup: async (c) => {
-            for (const node of c.nodes) {
-                await c.kube.ensure("/api/v1/nodes", nodeObject(node));
-                await c.kube.ensure("/api/v1/namespaces/kube-system/pods", overheadPod(node), {
-                    update: false,
-                });
-            }
+            for (const node of c.nodes) await ensureNode(c.kube, node);
         },
         prepare: () => fs.writeFileSync(path.join(BOX, "kwok.yaml"), kwokConfig()),
         command: (c) => ({

@@ -118,6 +118,18 @@ export function terminations(file: string, since: number, namespace?: string): T
     );
 }
 
+/** A loader's Running pods whose worker marked them busy (pod-deletion-cost 1, images/loader). */
+export async function busyPods(kube: Kube, namespace: string, deployment: string): Promise<KubeObject[]> {
+    const pods = await kube.list(
+        `/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io%2Fname%3D${deployment}`,
+    );
+    return pods.filter(
+        (p) =>
+            !p.metadata.deletionTimestamp &&
+            p.metadata.annotations?.["controller.kubernetes.io/pod-deletion-cost"] === "1",
+    );
+}
+
 /** A scaled object's status conditions, by type (Ready, Active, Fallback). */
 export async function scaledObjectConditions(
     kube: Kube,

@@ -33,18 +33,20 @@ if os.environ.get("BOX_POD"):  # a pod's worker (publishing from a test has no p
 
 RECORD = os.environ.get("BOX_TASK_RECORD", "")
 POD = os.environ.get("BOX_POD", "")
-# While a task runs, this file exists: the bridge reports the pod busy (its CPU request) to kwok's metrics.
-BUSY = os.path.join(os.environ.get("BOX_BUSY_DIR", "/tmp"), POD or "none")
+# While a task runs, <pod>.<pid> exists (one per worker process, as a pod may run several): the bridge then
+# reports the pod busy (its CPU request) to kwok's metrics, and records a stop as a busy worker's.
+BUSY_DIR = os.environ.get("BOX_BUSY_DIR", "/tmp")
 
 
 def load(task_id: str, seconds: float) -> str:
     """Sleeps like a loader visiting an origin, then appends {task, pod, started, finished} to the record."""
     started = time.time()
-    open(BUSY, "w").close()
+    busy = os.path.join(BUSY_DIR, f"{POD or 'none'}.{os.getpid()}")
+    open(busy, "w").close()
     try:
         time.sleep(seconds)
     finally:
-        os.unlink(BUSY)
+        os.unlink(busy)
     line = json.dumps({"task": task_id, "pod": POD, "started": started, "finished": time.time()}) + "\n"
     fd = os.open(RECORD, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
