@@ -141,6 +141,7 @@ describe("scaling benchmark: scoring", () => {
             ],
             backToZeroS: 8.004,
             restS: 30,
+            busyStops: 1,
         });
         assert.deepEqual(scores, {
             tasks: 3,
@@ -158,6 +159,7 @@ describe("scaling benchmark: scoring", () => {
             score: 1.25,
             meanSlotUse: 0.38,
             backToZeroS: 8,
+            busyStops: 1,
             lost: 0,
             duplicated: 0,
         });
@@ -175,6 +177,7 @@ describe("scaling benchmark: scoring", () => {
             pods: [at(0, 1), at(5, 1), at(10, 1), at(15, 1), at(20, 0)],
             backToZeroS: 10,
             restS: 20,
+            busyStops: 0,
         };
         // Fixed: two pods all along, observed for 12 s; a CPU HPA back at its one pod only at 40 s.
         const fixed: Run = { ...scaled, pods: [at(0, 2), at(12, 2)], backToZeroS: null, restS: 10 };
@@ -202,6 +205,7 @@ describe("scaling benchmark: scoring", () => {
             ],
             backToZeroS: null,
             restS: 9.8,
+            busyStops: 0,
         });
         assert.equal(warm.timeToFirstWorkerS, 0);
         assert.equal(warm.backToZeroS, null);
@@ -217,6 +221,7 @@ describe("scaling benchmark: scoring", () => {
                     pods: [],
                     backToZeroS: null,
                     restS: 0,
+                    busyStops: 0,
                 }),
             /no task was recorded/,
         );
@@ -239,6 +244,7 @@ describe("scaling benchmark: scoring", () => {
             score: 2,
             meanSlotUse: 1,
             backToZeroS: null,
+            busyStops: 2,
             lost: 0,
             duplicated: 0,
         };
@@ -260,6 +266,7 @@ describe("scaling benchmark: scoring", () => {
             "2",
             "1",
             "never",
+            "2",
             "0",
             "0",
         ]);

@@ -17,7 +17,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { Box } from "../box/box";
 import { BOX_STACK_FILE, BoxLoader, boxWithStack, deployBoxStack, publish, purgeQueues } from "../box/stack";
-import { Sampler, TaskRecord, replicaState, taskRecords, until } from "../box/watch";
+import { Sampler, TaskRecord, replicaState, taskRecords, terminations, until } from "../box/watch";
 import { STATE } from "../engine/env";
 import {
     CPU_TARGET_PERCENT,
@@ -177,6 +177,13 @@ async function runOne(
         })),
         backToZeroS: backToZero,
         restS: (restAt - start) / 1000,
+        busyStops: involved.reduce(
+            (n, l) =>
+                n +
+                terminations(box.terminations, start, l.namespace).filter((t) => t.at <= restAt && t.busy)
+                    .length,
+            0,
+        ),
     };
 }
 

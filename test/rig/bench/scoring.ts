@@ -34,6 +34,8 @@ export interface Run {
     backToZeroS: number | null;
     /** Seconds from `start` until the strategy was back at its resting state (its pods then stay as they are). */
     restS: number;
+    /** Workers stopped by a scale-down while a task ran, from `start` to the rest. */
+    busyStops: number;
 }
 
 export interface Scores {
@@ -54,6 +56,8 @@ export interface Scores {
     score: number;
     meanSlotUse: number;
     backToZeroS: number | null;
+    /** Busy workers stopped by a scale-down (their task then finishes in the grace period, or is cut off). */
+    busyStops: number;
     lost: number;
     duplicated: number;
 }
@@ -160,6 +164,7 @@ export function scoreRun(run: Run, horizonS = commonHorizonS([run])): Scores {
             ),
         ),
         backToZeroS: run.backToZeroS === null ? null : round(run.backToZeroS),
+        busyStops: run.busyStops,
         ...lostAndDuplicated(
             tasks,
             records.map((r) => r.task),
@@ -196,6 +201,7 @@ export function table(results: Result[]): string {
         ["score", (r) => r.score],
         ["slot use", (r) => r.meanSlotUse],
         ["to zero s", (r) => r.backToZeroS ?? "never"],
+        ["busy stops", (r) => r.busyStops],
         ["lost", (r) => r.lost],
         ["dup", (r) => r.duplicated],
     ];
