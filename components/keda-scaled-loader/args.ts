@@ -120,9 +120,10 @@ export const loaderSettingsSchema = z.strictObject({
     queueThreshold: wholeNumberAtLeast(1)
         .optional()
         .describe(
-            "Messages per replica before KEDA adds one (trigger `value`). Defaults to concurrency: one replica " +
-                'per task waiting or running. With "at-least-once" it can be at most concurrency (a larger value ' +
-                "removes busy workers, as the running tasks are counted); SWH's at-most-once charts use 10.",
+            "Messages per replica before KEDA adds one (trigger `value`; with several queues, of their sum). " +
+                "Defaults to what one replica runs at once (concurrency; 1 in job mode): one replica per task " +
+                'waiting or running. With "at-least-once" it can be no more (a larger value removes busy ' +
+                "workers, as the running tasks are counted); SWH's at-most-once charts use 10.",
         ),
     activationThreshold: wholeNumberAtLeast(0)
         .default(0)

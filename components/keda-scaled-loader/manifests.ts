@@ -140,14 +140,14 @@ export function celerySettings(plan: LoaderPlan): Record<(typeof OWNED_CELERY_SE
 }
 
 /**
- * Annotation a busy worker sets on its own pod (images/loader/swh_elastic_worker.py), so that a scale-down takes
- * idle pods first: the ReplicaSet deletes the pods of lowest cost first.
+ * Annotation a busy worker sets on its own pod (images/loader/swh_elastic_deletion_cost.py), so that a scale-down
+ * takes idle pods first: the ReplicaSet deletes the pods of lowest cost first.
  */
 export const POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
 
 /**
- * The loader's own ServiceAccount and what it may do: read and patch the pods of its namespace (its own pod's
- * deletion cost). Deployment mode only; a Job's pod runs one task and is never scaled down.
+ * The loader's own ServiceAccount and what it may do: patch the pods of its namespace (its own pod's deletion
+ * cost; RBAC cannot narrow a verb to one pod whose name is not known in advance). Deployment mode only; a Job's pod runs one task and is never scaled down.
  */
 export function workerAccess(plan: LoaderPlan): {
     serviceAccount: inputs.core.v1.ServiceAccount;
@@ -159,7 +159,7 @@ export function workerAccess(plan: LoaderPlan): {
         serviceAccount: { metadata: meta(plan, name) },
         role: {
             metadata: meta(plan, name),
-            rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }],
+            rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["patch"] }],
         },
         roleBinding: {
             metadata: meta(plan, name),

@@ -131,14 +131,17 @@ export function planLoader(
             grace,
         );
     }
-    const queueThreshold = s.queueThreshold ?? s.concurrency;
+    // What one replica runs at once: its processes, or one task for a Job's one-shot worker.
+    const perReplica = s.mode === "job" ? 1 : s.concurrency;
+    const queueThreshold = s.queueThreshold ?? perReplica;
     if (s.delivery === "at-least-once") {
-        if (queueThreshold > s.concurrency) {
+        if (queueThreshold > perReplica) {
             throw new ArgumentError(
                 key("queueThreshold"),
-                `at most concurrency (${s.concurrency}) with delivery "at-least-once": the queue then counts ` +
-                    "running tasks, and a larger value scales busy workers down; or delivery " +
-                    '"at-most-once" (SWH\'s early ack), e.g. queueThreshold: 10 with delivery: at-most-once',
+                `at most ${s.mode === "job" ? "1 in job mode (one task per Job)" : `concurrency (${s.concurrency})`} ` +
+                    'with delivery "at-least-once": the queue then counts running tasks, and a larger value scales ' +
+                    'busy workers down; or delivery "at-most-once" (SWH\'s early ack), e.g. queueThreshold: 10 with ' +
+                    "delivery: at-most-once",
                 queueThreshold,
             );
         }

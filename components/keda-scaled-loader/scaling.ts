@@ -26,7 +26,7 @@ export function triggerAuthentication(plan: LoaderPlan): ITriggerAuthentication 
 /**
  * One RabbitMQ trigger per queue, QueueLength over the management API (http): it counts ready plus unacked
  * messages, so a task still running keeps its worker (SWH: "to avoid dismissal of containers still running on
- * long-standing messages"). KEDA sums the per-queue replica counts through the HPA's max over metrics.
+ * long-standing messages"). Several queues are summed (`queuesSum`): the HPA alone would take the largest.
  */
 export function rabbitmqTriggers(plan: LoaderPlan) {
     return plan.queues.map((queue) => ({
@@ -45,15 +45,35 @@ export function rabbitmqTriggers(plan: LoaderPlan) {
     }));
 }
 
-/** A trigger name valid for KEDA (lower-case, '-') that stays unique per queue. */
+/**
+ * A trigger name that stays unique per queue and is an identifier in KEDA's formulas (lower-case, '_', not
+ * starting with a digit).
+ */
 export function triggerName(queue: string): string {
     const slug = queue
         .toLowerCase()
-        .replace(/[^a-z0-9]+/g, "-")
-        .replace(/^-|-$/g, "");
+        .replace(/[^a-z0-9]+/g, "_")
+        .replace(/^_|_$/g, "");
     let hash = 0;
     for (const c of queue) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
-    return `${slug.slice(-40)}-${hash.toString(16)}`.replace(/^-/, "");
+    return `q_${slug.slice(-40)}_${hash.toString(16)}`.replace(/__+/g, "_");
+}
+
+/**
+ * With several queues, the work is their sum: the HPA takes the largest of its metrics, which would count one
+ * queue's tasks and scale the others' busy workers down. KEDA's scaling modifiers give the HPA one metric, the
+ * sum, against the same target.
+ */
+export function queuesSum(plan: LoaderPlan) {
+    if (plan.queues.length < 2) return {};
+    return {
+        scalingModifiers: {
+            formula: plan.queues.map(triggerName).join(" + "),
+            target: String(plan.queueThreshold),
+            activationTarget: String(plan.activationThreshold),
+            metricType: "AverageValue" as const,
+        },
+    };
 }
 
 /** ScaledObject: scale to zero when idle, max bounded by the pool, SWH's polling/cooldown/fallback. */
@@ -74,6 +94,7 @@ export function scaledObject(plan: LoaderPlan): IScaledObject {
             advanced: {
                 restoreToOriginalReplicaCount: false,
                 horizontalPodAutoscalerConfig: { behavior: plan.hpaBehavior },
+                ...queuesSum(plan),
             },
             triggers: rabbitmqTriggers(plan),
         },
@@ -104,7 +125,12 @@ export function scaledJob(plan: LoaderPlan, template: PodTemplate): ScaledJobMan
             successfulJobsHistoryLimit: 5,
             failedJobsHistoryLimit: 5,
             rollout: { strategy: "gradual" },
-            scalingStrategy: { strategy: "accurate" },
+            // KEDA starts (queue length - running Jobs) Jobs by default. "accurate" assumes the queue no longer
+            // holds the running Jobs' tasks: true with early ack only; with late ack they are unacked, and counted.
+            scalingStrategy: {
+                strategy: plan.delivery === "at-most-once" ? "accurate" : "default",
+                multipleScalersCalculation: "sum",
+            },
             triggers: rabbitmqTriggers(plan),
         },
     };

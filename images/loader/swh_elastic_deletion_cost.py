@@ -3,7 +3,8 @@
 The ReplicaSet controller deletes the pods of lowest `controller.kubernetes.io/pod-deletion-cost` first. When a
 task starts, the worker process sets its pod's cost to 1; when the task ends, back to 0. KEDA's HPA then removes
 idle workers before busy ones. Exact with one process per pod (SWH's CONCURRENCY=1); with more, the last process
-to start or end a task decides.
+to start or end a task decides. A process killed by the task time limit never says it ended: its pod stays
+marked busy until its next task ends.
 
 Standard library only: the image's venv holds SWH's frozen packages and nothing more. The pod's ServiceAccount
 token and the API server come from the kubelet (the projected token, KUBERNETES_SERVICE_HOST); POD_NAME and
@@ -58,7 +59,11 @@ def set_cost(cost: int) -> bool:
                 "Content-Type": "application/merge-patch+json",
             },
         )
-        with urllib.request.urlopen(request, context=context, timeout=5) as response:
+        # The API server is reached directly: a proxy from the environment must not carry the token.
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+        )
+        with opener.open(request, timeout=5) as response:
             response.read()
         return True
     except Exception as e:  # noqa: BLE001  steering a scale-down is best effort

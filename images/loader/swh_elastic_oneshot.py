@@ -7,6 +7,7 @@ for a warm shutdown, so the Job's pod completes instead of waiting for more work
 import os
 import signal
 
+import swh_elastic_delivery  # noqa: F401  (before SWH's app: its tasks take the delivery settings)
 from celery.signals import task_postrun
 from swh.scheduler.celery_backend.config import app  # noqa: F401  (the app Celery loads)
 

@@ -11,6 +11,7 @@ import { Box, boxDown, startRabbitmq, stopRabbitmq } from "../rig/box/box";
 import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack } from "../rig/engine/cli";
 import { ROOT } from "../rig/engine/env";
 import { BoxLoader, boxWithStack, publish } from "../rig/box/stack";
+import { BUSY_DIR } from "../rig/box/services";
 import { ensureNode, poolNodes } from "../rig/box/nodes";
 import { BOX_STACK_FILE } from "../rig/box/stack";
 import {
@@ -234,6 +235,39 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         for (const r of done(`${run}-lost-`))
             assert.ok(!lost.includes(r.pod), `${r.task} completed on a lost pod`);
         assert.deepEqual(busyStops(git, since, lost), [], "a scale-down stopped a busy worker");
+        await until("git back to 0", git.cooldownPeriod + 90, async () => atZero(await state(git)));
+    });
+
+    it("11. a worker process killed mid-task (an OOM kill of the child): its task is requeued and completed once", async () => {
+        const since = Date.now();
+        publish(box, git.queues[0], 1, 20, `${run}-oom`);
+        const [pod] = await busyWorkers(git, 1);
+        // The pool process running the task flags itself as <pod>.<pid>: kill it alone, as the kernel's OOM
+        // killer would; the worker's main process lives on (task_reject_on_worker_lost requeues the task).
+        const flag = fs.readdirSync(BUSY_DIR).find((f) => f.startsWith(`${pod.metadata.name}.`))!;
+        process.kill(Number(flag.split(".").pop()), "SIGKILL");
+        await until("the task completed", 120, async () => done(`${run}-oom-`).length > 0);
+        assertExactlyOnce(`${run}-oom`, 1);
+        assert.deepEqual(busyStops(git, since), [], "a busy worker was stopped");
+        await until("git back to 0", git.cooldownPeriod + 90, async () => atZero(await state(git)));
+    });
+
+    it("12. tasks running on two queues of one loader keep both workers: the queues are summed", async () => {
+        const since = Date.now();
+        assert.ok(git.queues.length >= 2, "the box's git loader consumes two queues");
+        publish(box, git.queues[0], 1, 30, `${run}-q0`);
+        publish(box, git.queues[1], 1, 30, `${run}-q1`);
+        await busyWorkers(git, 2);
+        // The HPA's largest metric would be 1 task; their sum is 2.
+        const seen: number[] = [];
+        while (done(`${run}-q`).length < 2 && Date.now() - since < 90_000) {
+            seen.push((await state(git)).desired);
+            await new Promise((r) => setTimeout(r, 2000));
+        }
+        console.log(`      desired replicas while both ran: ${seen.join(" ")}`);
+        assertExactlyOnce(`${run}-q0`, 1);
+        assertExactlyOnce(`${run}-q1`, 1);
+        assert.deepEqual(busyStops(git, since), [], "a scale-down stopped a busy worker");
         await until("git back to 0", git.cooldownPeriod + 90, async () => atZero(await state(git)));
     });
 

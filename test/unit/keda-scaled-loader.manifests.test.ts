@@ -265,7 +265,7 @@ describe("loader builders", () => {
         const { deployment, role, roleBinding, serviceAccount } = objectsOf(base);
         const pod = deployment.spec.template.spec;
         assert.equal(pod.serviceAccountName, serviceAccount.metadata.name);
-        assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }]);
+        assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], verbs: ["patch"] }]);
         assert.deepEqual(roleBinding.subjects, [
             { kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: "swh-loader-git" },
         ]);

@@ -78,7 +78,7 @@ describe("loader builders", () => {
         assert.equal(spec.idleReplicaCount, undefined);
     });
 
-    it("ScaledJob mode: one-shot workers, gradual rollout, accurate strategy, deadline past the task timeout", () => {
+    it("ScaledJob mode: one-shot workers, one task per Job, gradual rollout, KEDA's default strategy (running Jobs' tasks are still in the queue), deadline past the task timeout", () => {
         const { scaled, env } = objectsOf({
             ...base,
             mode: "job",
@@ -87,10 +87,39 @@ describe("loader builders", () => {
         });
         const spec = (scaled as ReturnType<typeof scaledJob>).spec!;
         assert.deepEqual(spec.rollout, { strategy: "gradual" });
-        assert.deepEqual(spec.scalingStrategy, { strategy: "accurate" });
+        assert.deepEqual(spec.scalingStrategy, { strategy: "default", multipleScalersCalculation: "sum" });
+        assert.equal(spec.triggers[0].metadata.value, "1", "one task per Job, whatever the concurrency");
         assert.equal(spec.jobTargetRef.activeDeadlineSeconds, 36300);
         assert.equal(spec.jobTargetRef.template.spec!.restartPolicy, "Never");
         assert.equal(env.data.WORKER_MODE, "oneshot");
+    });
+
+    it("ScaledJob mode at most once: KEDA's accurate strategy (early ack takes the running Jobs' tasks off the queue)", () => {
+        const { scaled } = objectsOf({ ...base, mode: "job", delivery: "at-most-once" });
+        assert.equal((scaled as ReturnType<typeof scaledJob>).spec!.scalingStrategy!.strategy, "accurate");
+        assert.throws(
+            () => objectsOf({ ...base, mode: "job", queueThreshold: 2 }),
+            /test\.queueThreshold: expected at most 1 in job mode \(one task per Job\) with delivery "at-least-once"/,
+        );
+    });
+
+    it("several queues are summed against the threshold (the HPA alone takes the largest); one queue is its own metric", () => {
+        const { scaled, plan } = objectsOf({
+            ...base,
+            queues: ["a.b.C", "save_code_now:a.b.C"],
+            concurrency: 2,
+        });
+        const spec = (scaled as ReturnType<typeof scaledObject>).spec!;
+        const names = spec.triggers.map((t) => t.name!);
+        assert.deepEqual(spec.advanced!.scalingModifiers, {
+            formula: `${names[0]} + ${names[1]}`,
+            target: "2",
+            activationTarget: "0",
+            metricType: "AverageValue",
+        });
+        assert.equal(plan.queueThreshold, 2);
+        const one = (objectsOf(base).scaled as ReturnType<typeof scaledObject>).spec!;
+        assert.equal(one.advanced!.scalingModifiers, undefined);
     });
 
     it("trigger names are valid and distinct for queues that differ only by prefix or case", () => {
@@ -101,6 +130,7 @@ describe("loader builders", () => {
             "q",
         ].map(triggerName);
         assert.equal(new Set(names).size, names.length);
-        for (const n of names) assert.match(n, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+        // Identifiers of KEDA's formula language, as scalingModifiers name them.
+        for (const n of names) assert.match(n, /^[a-z_][a-z0-9_]*$/);
     });
 });

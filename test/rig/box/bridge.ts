@@ -16,7 +16,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { BOX, BRIDGE_READY, SERVER, TERMINATIONS } from "./services";
+import { BOX, BRIDGE_READY, BUSY_DIR, SERVER, TERMINATIONS } from "./services";
 import { Kube, KubeObject } from "./kube";
 import { ensurePki } from "./pki";
 import type { Termination } from "./watch";
@@ -26,8 +26,6 @@ const PYTHON = process.env.BOX_PYTHON!;
 const RECORD = process.env.BOX_TASK_RECORD!;
 const WORKER_PIDS = process.env.BOX_WORKER_PIDS!;
 const POLL_MS = 500;
-/** Where workers flag a running task (see swh_box_loader.py). */
-const BUSY_DIR = path.join(BOX, "busy");
 /** Each pod's files, as the kubelet mounts them: its ServiceAccount token and CA. */
 const PODS_DIR = path.join(BOX, "pods");
 /** The loader image's Python modules, which the box's workers load as the image's do. */

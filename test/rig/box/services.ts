@@ -49,6 +49,8 @@ export const CLUSTER_CIDR = "10.42.0.0/16";
 export const KUBECONFIG = path.join(BOX, "kubeconfig");
 /** Every task completion the workers record, one JSON line each. */
 export const TASK_RECORD = path.join(BOX, "tasks.jsonl");
+/** Where the workers flag a running task, one file per worker process: <pod>.<pid> (swh_box_loader.py). */
+export const BUSY_DIR = path.join(BOX, "busy");
 /** Every worker the bridge stopped because its pod was deleted, one JSON line each (see bridge.ts). */
 export const TERMINATIONS = path.join(BOX, "terminations.jsonl");
 /** The bridge writes it once it watches pods. */

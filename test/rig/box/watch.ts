@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import { parseCpu, parseMemory } from "../../../components/common/quantity";
+import { POD_DELETION_COST } from "../../../components/keda-scaled-loader/manifests";
 import { Kube, KubeObject } from "./kube";
 
 export interface ReplicaState {
@@ -124,9 +125,7 @@ export async function busyPods(kube: Kube, namespace: string, deployment: string
         `/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io%2Fname%3D${deployment}`,
     );
     return pods.filter(
-        (p) =>
-            !p.metadata.deletionTimestamp &&
-            p.metadata.annotations?.["controller.kubernetes.io/pod-deletion-cost"] === "1",
+        (p) => !p.metadata.deletionTimestamp && p.metadata.annotations?.[POD_DELETION_COST] === "1",
     );
 }
 
