@@ -79,12 +79,15 @@ export function loaderPod(deployment: KubeObject, name: string, node: string, gr
     const template = deployment.spec.template;
     const loader = template.spec.containers[0];
     const tmp = template.spec.volumes.find((v: KubeObject) => v.name === "tmp");
+    // Its memory shape, not its API access: the loader's ServiceAccount lives in the loader's namespace.
+    const { serviceAccountName: _account, ...spec } = template.spec;
     return {
         apiVersion: "v1",
         kind: "Pod",
         metadata: { name, labels: template.metadata.labels },
         spec: {
-            ...template.spec,
+            ...spec,
+            automountServiceAccountToken: false,
             nodeSelector: { "kubernetes.io/hostname": node },
             volumes: [tmp],
             containers: [
