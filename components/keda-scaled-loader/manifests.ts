@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { LoaderPlan, OWNED_CELERY_SETTINGS } from "./plan";
+import { celerySettings } from "./delivery";
+import { LoaderPlan } from "./plan";
 
 import inputs = k8s.types.input;
 /** A pod template whose spec is an object (not an Input of one), so builders and tests can read into it. */
@@ -121,22 +122,6 @@ export function workerConfigYaml(plan: LoaderPlan, amqpUrl: string): string {
         ...plan.workerConfig,
         celery: { ...celery, ...celerySettings(plan), task_broker: amqpUrl, task_queues: plan.queues },
     });
-}
-
-/**
- * The Celery settings delivery and taskTimeoutSeconds stand for, as swh.scheduler's app reads them from
- * config.yml's `celery` section. Late ack with one reserved task per process makes RabbitMQ's unacknowledged
- * count the running tasks; task_reject_on_worker_lost requeues the task of a worker process that dies. A task
- * past its time limit is failed and acknowledged (Celery's task_acks_on_failure_or_timeout), never redelivered.
- */
-export function celerySettings(plan: LoaderPlan): Record<(typeof OWNED_CELERY_SETTINGS)[number], unknown> {
-    const late = plan.delivery === "at-least-once";
-    return {
-        task_acks_late: late,
-        task_reject_on_worker_lost: late,
-        worker_prefetch_multiplier: 1,
-        task_time_limit: plan.taskTimeoutSeconds,
-    };
 }
 
 /**

@@ -13,14 +13,7 @@ import {
     SHUTDOWN_MARGIN_SECONDS,
     loaderSettingsSchema,
 } from "./args";
-
-/** Celery settings that delivery and taskTimeoutSeconds own: workerConfig.celery may not set them. */
-export const OWNED_CELERY_SETTINGS = [
-    "task_acks_late",
-    "task_reject_on_worker_lost",
-    "task_time_limit",
-    "worker_prefetch_multiplier",
-] as const;
+import { OWNED_CELERY_SETTINGS } from "./delivery";
 
 /** Every setting resolved, checked and bounded. */
 export interface LoaderPlan {

@@ -47,6 +47,20 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
             (t) => t.busy && !deletedByTest.includes(t.pod),
         );
     let burstStart = 0;
+    /** The loader's desired replicas every 2 s until `n` tasks of `prefix` are recorded (or `deadline`, epoch ms). */
+    async function desiredUntilDone(
+        l: BoxLoader,
+        prefix: string,
+        n: number,
+        deadline: number,
+    ): Promise<number[]> {
+        const seen: number[] = [];
+        while (done(prefix).length < n && Date.now() < deadline) {
+            seen.push((await state(l)).desired);
+            await new Promise((r) => setTimeout(r, 2000));
+        }
+        return seen;
+    }
 
     /** Every task of `prefix` recorded at least once (nothing lost); returns those recorded more than once. */
     function assertAtLeastOnce(prefix: string, count: number): string[] {
@@ -167,11 +181,7 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         publish(box, git.queues[0], 1, 30, `${run}-tail`);
         const [pod] = await busyWorkers(git, 1);
         // The queue holds nothing ready now: with early ack KEDA would read 0 and scale to zero after the cooldown.
-        const seen: number[] = [];
-        while (done(`${run}-tail-`).length === 0 && Date.now() - since < 60_000) {
-            seen.push((await state(git)).desired);
-            await new Promise((r) => setTimeout(r, 2000));
-        }
+        const seen = await desiredUntilDone(git, `${run}-tail-`, 1, since + 60_000);
         const [record] = done(`${run}-tail-`);
         assert.ok(record, "the task completed");
         console.log(
@@ -259,11 +269,7 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         publish(box, git.queues[1], 1, 30, `${run}-q1`);
         await busyWorkers(git, 2);
         // The HPA's largest metric would be 1 task; their sum is 2.
-        const seen: number[] = [];
-        while (done(`${run}-q`).length < 2 && Date.now() - since < 90_000) {
-            seen.push((await state(git)).desired);
-            await new Promise((r) => setTimeout(r, 2000));
-        }
+        const seen = await desiredUntilDone(git, `${run}-q`, 2, since + 90_000);
         console.log(`      desired replicas while both ran: ${seen.join(" ")}`);
         assertExactlyOnce(`${run}-q0`, 1);
         assertExactlyOnce(`${run}-q1`, 1);
@@ -358,13 +364,13 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         // At least once: a task that ended while the broker was down could not be acknowledged, so RabbitMQ
         // delivers it again when it is back. Only those can run twice.
         const dups = assertAtLeastOnce(`${run}-fallback`, 4);
-        const runningAtStop = done(`${run}-fallback-`)
-            .filter(
-                (r) =>
-                    r.started < stoppedAt &&
-                    !done(`${run}-fallback-`).some((o) => o.task === r.task && o.started < r.started),
-            )
-            .map((r) => r.task);
+        // Each task's first run: those started before the outage were running when it began.
+        const firstStart = new Map<string, number>();
+        for (const r of done(`${run}-fallback-`))
+            firstStart.set(r.task, Math.min(firstStart.get(r.task) ?? Infinity, r.started));
+        const runningAtStop = [...firstStart]
+            .filter(([, started]) => started < stoppedAt)
+            .map(([task]) => task);
         console.log(
             `      run again after the outage: ${dups.length} of the ${runningAtStop.length} running when RabbitMQ stopped`,
         );

@@ -107,12 +107,18 @@ async function runOne(
     }
     // Start from the strategy's resting state: no pods (scaled to zero), or its warm or fixed replicas all created
     // (two fixed loaders may not fit the pool together: the rest waits Pending, as it would in production).
+    // A loader at rest under the strategy: its warm or fixed replicas (none for a loader the profile leaves out)
+    // all Running, nothing wanted beyond them, nothing coming or going. Checked before the run and after it.
+    const resting = (l: BoxLoader) =>
+        involved.includes(l) ? strategy.resting(fixedReplicas(l.loader, fits, names)) : 0;
+    const atRest = async (l: BoxLoader) => {
+        const s = await replicaState(box.kube, l.namespace, `loader-${l.loader}`);
+        return s.running === resting(l) && s.desired <= resting(l) && s.pending + s.terminating === 0;
+    };
     for (const l of loaders) {
-        const want = involved.includes(l) ? strategy.resting(fixedReplicas(l.loader, fits, names)) : 0;
-        await until(`${l.loader} at rest (${want} pods Running)`, 300, async () => {
-            const s = await replicaState(box.kube, l.namespace, `loader-${l.loader}`);
-            return s.running === want && s.pending + s.terminating === 0 ? s : undefined;
-        });
+        await until(`${l.loader} at rest (${resting(l)} pods Running)`, 300, async () =>
+            (await atRest(l)) ? true : undefined,
+        );
     }
     const prefix = `bench-${profile.name}-${strategy.name}-${Date.now()}`;
     const sampler = new Sampler(
@@ -145,11 +151,7 @@ async function runOne(
     // Back at rest: at zero; a CPU HPA at its minimum (after Kubernetes' 5-minute scale-down window); fixed
     // replicas always are. From then on its pods stay as they are, to the profile's common cost window.
     await until(`${strategy.name} back at rest`, cooldown + REST_TIMEOUT_S, async () => {
-        for (const l of involved) {
-            const s = await replicaState(box.kube, l.namespace, `loader-${l.loader}`);
-            const want = strategy.resting(fixedReplicas(l.loader, fits, names));
-            if (s.desired > want || s.running + s.terminating > want) return undefined;
-        }
+        for (const l of involved) if (!(await atRest(l))) return undefined;
         return true;
     });
     const restAt = Date.now();

@@ -18,12 +18,16 @@ export interface ReplicaState {
     terminating: number;
 }
 
-export async function replicaState(kube: Kube, namespace: string, deployment: string): Promise<ReplicaState> {
-    const d = await kube.find(`/apis/apps/v1/namespaces/${namespace}/deployments/${deployment}`);
-    const pods = await kube.list(
+/** The pods of a loader's Deployment (its `app.kubernetes.io/name` label). */
+function loaderPods(kube: Kube, namespace: string, deployment: string): Promise<KubeObject[]> {
+    return kube.list(
         `/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io%2Fname%3D${deployment}`,
     );
-    return { desired: d?.spec?.replicas ?? 0, ...podCounts(pods) };
+}
+
+export async function replicaState(kube: Kube, namespace: string, deployment: string): Promise<ReplicaState> {
+    const d = await kube.find(`/apis/apps/v1/namespaces/${namespace}/deployments/${deployment}`);
+    return { desired: d?.spec?.replicas ?? 0, ...podCounts(await loaderPods(kube, namespace, deployment)) };
 }
 
 export function podCounts(pods: KubeObject[]): Omit<ReplicaState, "desired"> {
@@ -121,10 +125,7 @@ export function terminations(file: string, since: number, namespace?: string): T
 
 /** A loader's Running pods whose worker marked them busy (pod-deletion-cost 1, images/loader). */
 export async function busyPods(kube: Kube, namespace: string, deployment: string): Promise<KubeObject[]> {
-    const pods = await kube.list(
-        `/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io%2Fname%3D${deployment}`,
-    );
-    return pods.filter(
+    return (await loaderPods(kube, namespace, deployment)).filter(
         (p) => !p.metadata.deletionTimestamp && p.metadata.annotations?.[POD_DELETION_COST] === "1",
     );
 }

@@ -1,0 +1,23 @@
+/** What a loader's `delivery` and `taskTimeoutSeconds` mean to Celery: one place for the settings they own. */
+import type { Delivery } from "./args";
+
+/**
+ * The Celery settings delivery and taskTimeoutSeconds stand for, as swh.scheduler's app reads them from
+ * config.yml's `celery` section. Late ack with one reserved task per process makes RabbitMQ's unacknowledged
+ * count the running tasks; task_reject_on_worker_lost requeues the task of a worker process that dies. A task
+ * past its time limit is failed and acknowledged (Celery's task_acks_on_failure_or_timeout), never redelivered.
+ */
+export function celerySettings(s: { delivery: Delivery; taskTimeoutSeconds: number }) {
+    const late = s.delivery === "at-least-once";
+    return {
+        task_acks_late: late,
+        task_reject_on_worker_lost: late,
+        worker_prefetch_multiplier: 1,
+        task_time_limit: s.taskTimeoutSeconds,
+    };
+}
+
+/** The settings celerySettings owns: workerConfig.celery may not set them. */
+export const OWNED_CELERY_SETTINGS = Object.keys(
+    celerySettings({ delivery: "at-least-once", taskTimeoutSeconds: 1 }),
+);
