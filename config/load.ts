@@ -251,6 +251,8 @@ function componentArgs(
     // repository) and the base image (a loader may have its own).
     const { namespace, baseImage, ...imageSettings } = cfg.images;
     const { enabled, ...observability } = cfg.observability;
+    // Rendered manifests would hold secret values in plain text: then the loaders' Secrets are made out of band.
+    const secretMode = cfg.kubernetes.renderYamlToDirectory ? "existing" : "create";
     return {
         environment: program.environment,
         protect: program.protect,
@@ -287,8 +289,18 @@ function componentArgs(
             },
             scaled: {
                 ...settings,
-                // Rendered manifests would hold secret values in plain text: then the Secret is made out of band.
-                brokerSecret: cfg.kubernetes.renderYamlToDirectory ? "existing" : "create",
+                brokerSecret: secretMode,
+                // The pods pull what was pushed with the registry's login, with the same credentials.
+                ...(packages && imageSettings.username !== undefined
+                    ? {
+                          imagePullSecret: secretMode,
+                          registry: {
+                              server: imageSettings.registry,
+                              username: imageSettings.username,
+                              password: secrets.registryPassword!,
+                          },
+                      }
+                    : {}),
                 amqpUrl: secrets.brokerAmqpUrl,
                 managementUrl: secrets.brokerManagementUrl,
                 sentryDsn: secrets.sentryDsn,

@@ -242,6 +242,19 @@ export const loaderSettingsSchema = z.strictObject({
 });
 export type LoaderSettings = z.input<typeof loaderSettingsSchema>;
 
+/** How a loader's Secrets come to the cluster: made by the component, or out of band (rendered manifests). */
+export const SECRET_MODES = ["create", "existing"] as const;
+export type SecretMode = (typeof SECRET_MODES)[number];
+
+/** A registry's credentials, for the loader pods' image pull Secret. */
+export interface RegistryCredentials {
+    /** Registry host the image is pulled from, e.g. "docker.io" or "registry.example.org:5000". */
+    server: string;
+    username: pulumi.Input<string>;
+    /** Password or access token. Secret. */
+    password: pulumi.Input<string>;
+}
+
 /** Arguments of {@link KedaScaledLoader}: the loader settings plus its image, broker and placement. */
 export type KedaScaledLoaderArgs = LoaderSettings & {
     /** Digest-pinned image reference (LoaderImage.ref): `repo@sha256:...`. */
@@ -251,7 +264,7 @@ export type KedaScaledLoaderArgs = LoaderSettings & {
      * "existing": the Secret `loader-<type>-broker` (keys config.yml, host) is made out of band, e.g. by sealed
      * secrets; use it when manifests are rendered to files, which would hold secret values in plain text.
      */
-    brokerSecret?: "create" | "existing";
+    brokerSecret?: SecretMode;
     /** Celery broker URL with credentials (amqp://user:pass@host:5672/%2f). Secret. Required with "create". */
     amqpUrl?: pulumi.Input<string>;
     /** RabbitMQ management API URL with credentials (http://user:pass@host:15672), polled by KEDA. Secret. Required with "create". */
@@ -263,6 +276,14 @@ export type KedaScaledLoaderArgs = LoaderSettings & {
     sentryDsn?: pulumi.Input<string>;
     /** SWH_SENTRY_ENVIRONMENT, e.g. "staging"; sent with sentryDsn. */
     sentryEnvironment?: string;
+    /**
+     * The image pull Secret `loader-<type>-registry` (`kubernetes.io/dockerconfigjson`), listed in the pods'
+     * `imagePullSecrets`: "create" makes it from `registry`; "existing" uses one made out of band (rendered
+     * manifests). Unset: the pods pull without credentials (a public image).
+     */
+    imagePullSecret?: SecretMode;
+    /** The registry's credentials. Required with imagePullSecret "create". */
+    registry?: RegistryCredentials;
     /** The pool's capacity (WorkerNodePool.nodes), bounding maxReplicas. Unset: maxReplicas as given. */
     capacity?: NodeCapacity[];
     /** The KEDA operator (KedaOperator); KEDA objects wait for its CRDs. */

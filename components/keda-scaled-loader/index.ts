@@ -3,10 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { ArgumentError, argKey } from "../common/errors";
 import { checkedInput, digestPinnedImage, parseValue } from "../common/schema";
-import { KedaScaledLoaderArgs } from "./args";
+import { KedaScaledLoaderArgs, SECRET_MODES, SecretMode } from "./args";
 import {
     brokerSecret,
     envConfigMap,
+    registrySecret,
     loggingConfigMap,
     loggingConfigYaml,
     loaderDeployment,
@@ -35,6 +36,8 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
     public readonly config: k8s.core.v1.ConfigMap;
     /** The broker Secret (undefined when it exists out of band). */
     public readonly brokerSecret?: k8s.core.v1.Secret;
+    /** The image pull Secret (undefined when there is none, or it exists out of band). */
+    public readonly registrySecret?: k8s.core.v1.Secret;
     public readonly deployment?: k8s.apps.v1.Deployment;
     public readonly triggerAuthentication: k8s.apiextensions.CustomResource;
     /** The ScaledObject (deployment mode) or ScaledJob (job mode). */
@@ -47,29 +50,44 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
         const key = argKey("KedaScaledLoader", name);
         const {
             image: imageArg,
-            brokerSecret: secretMode,
+            brokerSecret: brokerMode,
             amqpUrl,
             managementUrl,
             capacity,
             kedaOperator,
             sentryDsn,
             sentryEnvironment,
+            imagePullSecret,
+            registry,
             ...settings
         } = args;
         const plan: LoaderPlan = {
             ...planLoader(settings, key, capacity),
             sentry: sentryDsn !== undefined ? { environment: sentryEnvironment } : undefined,
+            pullSecret: secretMode(imagePullSecret, key("imagePullSecret")) !== undefined,
         };
         // A plain reference is checked now; a computed one (LoaderImage.ref) when known.
         if (typeof imageArg === "string") parseValue(digestPinnedImage, imageArg, key("image"));
-        const createSecret = (secretMode ?? "create") === "create";
-        if (!["create", "existing"].includes(secretMode ?? "create")) {
-            throw new ArgumentError(key("brokerSecret"), '"create" or "existing"', secretMode);
-        }
+        const createSecret = (secretMode(brokerMode, key("brokerSecret")) ?? "create") === "create";
         if (createSecret && (amqpUrl === undefined || managementUrl === undefined)) {
             throw new ArgumentError(
                 key("amqpUrl"),
                 'both amqpUrl and managementUrl when brokerSecret is "create"',
+            );
+        }
+        const createPullSecret = imagePullSecret === "create";
+        if (
+            createPullSecret &&
+            (registry?.server === undefined ||
+                registry.username === undefined ||
+                registry.password === undefined)
+        ) {
+            throw new ArgumentError(
+                key("registry"),
+                'server, username and password when imagePullSecret is "create", e.g. ' +
+                    '{ server: "docker.io", username: "swh-bot", password: <secret> }',
+                // Which keys were given, never their values: the password is secret.
+                registry && `keys ${Object.keys(registry).join(", ") || "none"}`,
             );
         }
         super("swh:elastic:KedaScaledLoader", name, {}, opts);
@@ -90,8 +108,19 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
             plan.logFormat === "json"
                 ? new k8s.core.v1.ConfigMap(`${name}-logging`, loggingConfigMap(plan), nsOpts)
                 : undefined;
+        if (createPullSecret) {
+            this.registrySecret = new k8s.core.v1.Secret(
+                `${name}-registry`,
+                registrySecret(plan, registry!),
+                nsOpts,
+            );
+        }
         // What the pods read at start: they wait for it, and restart when it changes (configHash below).
-        const podConfig = [this.config, ...(logging ? [logging] : [])];
+        const podConfig = [
+            this.config,
+            ...(logging ? [logging] : []),
+            ...(this.registrySecret ? [this.registrySecret] : []),
+        ];
         if (createSecret) {
             this.brokerSecret = new k8s.core.v1.Secret(
                 `${name}-broker`,
@@ -179,4 +208,12 @@ export class KedaScaledLoader extends pulumi.ComponentResource {
             workload: objectNames(plan).workload,
         });
     }
+}
+
+/** A Secret's mode, checked: one of SECRET_MODES, or undefined. */
+function secretMode(mode: SecretMode | undefined, key: string): SecretMode | undefined {
+    if (mode !== undefined && !SECRET_MODES.includes(mode)) {
+        throw new ArgumentError(key, SECRET_MODES.map((m) => `"${m}"`).join(" or "), mode);
+    }
+    return mode;
 }

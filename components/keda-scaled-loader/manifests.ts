@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { DOCKER_HUB } from "../loader-image/args";
+import { RegistryCredentials } from "./args";
 import { celerySettings } from "./delivery";
 import { LoaderPlan } from "./plan";
 
@@ -32,6 +34,7 @@ export function objectNames(plan: LoaderPlan) {
         env: `${plan.baseName}-env`,
         logging: `${plan.baseName}-logging`,
         broker: `${plan.baseName}-broker`,
+        registry: `${plan.baseName}-registry`,
         triggerAuth: `${plan.baseName}-rabbitmq`,
         workload: plan.baseName,
     };
@@ -178,6 +181,36 @@ export function brokerSecret(
     };
 }
 
+/**
+ * The key of a registry in a docker config: its host, but Docker Hub's is the index URL that `docker login`
+ * writes, which is the one the kubelet looks up for docker.io images.
+ */
+export function registryAuthKey(server: string): string {
+    return [DOCKER_HUB, "index.docker.io", "registry-1.docker.io"].includes(server)
+        ? "https://index.docker.io/v1/"
+        : server;
+}
+
+/** The pods' image pull Secret: a docker config holding the registry's credentials, secret as a whole. */
+export function registrySecret(plan: LoaderPlan, registry: RegistryCredentials): inputs.core.v1.Secret {
+    const config = pulumi.all([registry.username, registry.password]).apply(([username, password]) =>
+        JSON.stringify({
+            auths: {
+                [registryAuthKey(registry.server)]: {
+                    username,
+                    password,
+                    auth: Buffer.from(`${username}:${password}`).toString("base64"),
+                },
+            },
+        }),
+    );
+    return {
+        metadata: meta(plan, objectNames(plan).registry),
+        type: "kubernetes.io/dockerconfigjson",
+        stringData: { ".dockerconfigjson": pulumi.secret(config) },
+    };
+}
+
 /** Left in the pod's /tmp by the first preStop run; the entrypoint removes it when a container starts. */
 export const STOP_WITNESS = "/tmp/swh-loader-stopping";
 
@@ -212,6 +245,7 @@ export function podTemplate(
                 ? { serviceAccountName: objectNames(plan).workload }
                 : { automountServiceAccountToken: false }),
             terminationGracePeriodSeconds: plan.terminationGracePeriodSeconds,
+            ...(plan.pullSecret ? { imagePullSecrets: [{ name: names.registry }] } : {}),
             restartPolicy: plan.mode === "job" ? "Never" : "Always",
             affinity: {
                 nodeAffinity: {

@@ -55,6 +55,8 @@ export interface LoaderPlan {
     statsd: { host: string; port: number };
     /** Sentry reporting (the DSN itself is in the broker Secret); undefined when off. */
     sentry?: { environment?: string };
+    /** The pods pull their image with the Secret `loader-<type>-registry`. */
+    pullSecret?: boolean;
     /** How many replicas the pool holds; undefined when no pool capacity was given. */
     capacity?: CapacityPlan;
     /** Why maxReplicas was lowered, when it was. */

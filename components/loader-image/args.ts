@@ -27,7 +27,10 @@ export const imageSettingsSchema = z.strictObject({
     registry: registryHost.default(DOCKER_HUB).describe("Registry host (Docker Hub by default)."),
     username: input(z.string().min(1, "expected a user name"))
         .optional()
-        .describe("Registry user. Unset pushes without logging in (a local registry)."),
+        .describe(
+            "Registry user. Unset pushes without logging in (a local registry). Set, the loaders' pods pull with " +
+                "the same login (registryPassword): an image pull Secret `loader-<type>-registry` per loader.",
+        ),
     baseImage: imageReference
         .default("python:3.11-bookworm")
         .describe("Base image with Python 3, as SWH's images."),

@@ -49,12 +49,16 @@ function localConfigWith(values: Record<string, unknown>): string {
     return file;
 }
 
-/** The image of the git loader's Deployment as the last run rendered it. */
-function renderedGitImage(): string {
+/** The pod spec of the git loader's Deployment as the last run rendered it. */
+function renderedGitPod(): { containers: { image: string }[]; imagePullSecrets?: { name: string }[] } {
     const files = fs.readdirSync(RENDERED, { recursive: true }) as string[];
     const file = files.find((f) => f.endsWith("deployment-swh-loader-git-loader-git.yaml"))!;
-    return YAML.parse(fs.readFileSync(path.join(RENDERED, file), "utf8")).spec.template.spec.containers[0]
-        .image;
+    return YAML.parse(fs.readFileSync(path.join(RENDERED, file), "utf8")).spec.template.spec;
+}
+
+/** The image of the git loader's Deployment as the last run rendered it. */
+function renderedGitImage(): string {
+    return renderedGitPod().containers[0].image;
 }
 
 /** Seconds a `pulumi preview` of `stack` takes in `cwd`. */
@@ -248,6 +252,8 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
             "no Secret is rendered: its values would be in plain text",
         );
         assert.match(renderedGitImage(), /^127\.0\.0\.1:5055\/swh\/loader_git@sha256:[0-9a-f]{64}$/);
+        // The registry asks for a login: the pods pull with the pull Secret made out of band, as the broker's.
+        assert.deepEqual(renderedGitPod().imagePullSecrets, [{ name: "loader-git-registry" }]);
     });
 
     it("changes nothing on a second run, and a preview after it plans no change and no delete", async () => {

@@ -33,8 +33,8 @@ export const NOT_DONE = [
         "be built here: the Go module proxy refuses github.com/pulumi/pulumi-command/provider at every release",
     "KEDA and kube-prometheus-stack charts: not installed (Helm releases cannot be rendered to files)",
     "Kubernetes objects: written to files by the kubernetes provider, not applied (no cluster)",
-    "broker Secret loader-<type>-broker: referenced, not rendered (rendered files would hold its values in " +
-        "plain text); create it out of band, e.g. with sealed secrets",
+    "broker Secret loader-<type>-broker and image pull Secret loader-<type>-registry: referenced, not rendered " +
+        "(rendered files would hold their values in plain text); create them out of band, e.g. with sealed secrets",
 ];
 
 /** The registry the local stack pushes to: its address, user and password are the stack's own config. */

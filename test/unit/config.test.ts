@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { planLoader } from "../../components/keda-scaled-loader/plan";
 import { logShippingSpec } from "../../components/observability-stack/logging";
 import { PoolHostSpec, planPool } from "../../components/worker-node-pool";
@@ -505,10 +506,18 @@ describe("stack config validation", () => {
             managementUrl: _mgmt,
             sentryDsn: _dsn,
             sentryEnvironment: _env,
+            imagePullSecret,
+            registry,
             capacity,
             ...git
         } = cfg.loaders[0].scaled;
         assert.equal(planLoader(git, (f) => f, capacity).maxReplicas, 8);
+        // The pods pull the image pushed with images.username, with the same login (a pull Secret per loader).
+        assert.equal(imagePullSecret, "create");
+        assert.equal(registry?.server, "docker.io");
+        assert.equal(registry?.username, "swhbot");
+        const password = await resolve(pulumi.output(registry!.password));
+        assert.deepEqual(password, { value: FAKE_SECRETS.registryPassword, secret: true });
         for (const k of Object.keys(FAKE_SECRETS) as (keyof typeof cfg.secrets)[]) {
             const s = await resolve(cfg.secrets[k]!);
             assert.equal(s.secret, true, k);
@@ -526,6 +535,15 @@ describe("stack config validation", () => {
                 failures.push(`${what}: wanted ${expected}, got ${JSON.stringify(problems)}`);
         }
         assert.deepEqual(failures, []);
+    });
+
+    it("references the loaders' Secrets, broker and image pull, when manifests are rendered to files", () => {
+        const cfg = loadConfig(source(set(staging(), ["kubernetes"], { renderYamlToDirectory: "out" })));
+        for (const l of cfg.loaders) {
+            assert.equal(l.scaled.brokerSecret, "existing", l.loader);
+            assert.equal(l.scaled.imagePullSecret, l.build ? "existing" : undefined, l.loader);
+        }
+        assert.ok(cfg.loaders.some((l) => l.build));
     });
 
     it("reports every problem at once", () => {

@@ -152,6 +152,125 @@ describe("components under Pulumi mocks", () => {
             );
         });
 
+        describe("image pull Secret", () => {
+            const REGISTRY_PASSWORD = "reg-S3cret-test";
+            const withPullSecret = (
+                server: string,
+                extra: Partial<ConstructorParameters<typeof KedaScaledLoader>[1]> = {},
+            ) =>
+                new KedaScaledLoader("loader-svn", {
+                    loader: "svn",
+                    queues: ["q"],
+                    image: DIGEST_REF,
+                    amqpUrl: AMQP_URL,
+                    managementUrl: MANAGEMENT_URL,
+                    imagePullSecret: "create",
+                    registry: { server, username: "swh-bot", password: pulumi.secret(REGISTRY_PASSWORD) },
+                    ...extra,
+                });
+
+            it("holds the registry's login in a dockerconfigjson Secret the pods pull with and wait for", async () => {
+                const { recorder: r } = await runUnderMocks(() => withPullSecret("registry.test:5000"));
+                const secret = r.named("loader-svn-registry");
+                assert.equal(secret.inputs.type, "kubernetes.io/dockerconfigjson");
+                assert.equal(secret.inputs.metadata.name, "loader-svn-registry");
+                assert.equal(secret.inputs.metadata.namespace, "swh-loader-svn");
+                assert.ok(isSecretAt(secret.raw, ["stringData", ".dockerconfigjson"]));
+                const config = JSON.parse(secret.inputs.stringData[".dockerconfigjson"]);
+                assert.deepEqual(config, {
+                    auths: {
+                        "registry.test:5000": {
+                            username: "swh-bot",
+                            password: REGISTRY_PASSWORD,
+                            auth: Buffer.from(`swh-bot:${REGISTRY_PASSWORD}`).toString("base64"),
+                        },
+                    },
+                });
+                const pod = r.named("loader-svn-deployment").inputs.spec.template.spec;
+                assert.deepEqual(pod.imagePullSecrets, [{ name: "loader-svn-registry" }]);
+                assert.ok(r.dependenciesOf("loader-svn-deployment").includes("loader-svn-registry"));
+                for (const res of r.resources) {
+                    for (const s of plainStrings(res.raw)) {
+                        assert.ok(
+                            !s.includes("reg-S3cret"),
+                            `${res.name} holds the registry password in plain text`,
+                        );
+                        assert.ok(
+                            !s.includes(Buffer.from(`swh-bot:${REGISTRY_PASSWORD}`).toString("base64")),
+                            `${res.name} holds the registry login in plain text`,
+                        );
+                    }
+                }
+            });
+
+            it("keys Docker Hub's login by the index URL that the kubelet looks up", async () => {
+                for (const server of ["docker.io", "index.docker.io", "registry-1.docker.io"]) {
+                    const { recorder: r } = await runUnderMocks(() => withPullSecret(server));
+                    const config = JSON.parse(
+                        r.named("loader-svn-registry").inputs.stringData[".dockerconfigjson"],
+                    );
+                    assert.deepEqual(Object.keys(config.auths), ["https://index.docker.io/v1/"], server);
+                }
+            });
+
+            it("references an out-of-band pull Secret, in job mode too, without holding a credential", async () => {
+                for (const mode of ["deployment", "job"] as const) {
+                    const { recorder: r } = await runUnderMocks(
+                        () =>
+                            new KedaScaledLoader("loader-svn", {
+                                loader: "svn",
+                                queues: ["q"],
+                                image: DIGEST_REF,
+                                mode,
+                                brokerSecret: "existing",
+                                imagePullSecret: "existing",
+                            }),
+                    );
+                    assert.equal(
+                        r.resources.some((x) => x.name === "loader-svn-registry"),
+                        false,
+                    );
+                    const spec =
+                        mode === "job"
+                            ? r.named("loader-svn-scaledjob").inputs.spec.jobTargetRef.template.spec
+                            : r.named("loader-svn-deployment").inputs.spec.template.spec;
+                    assert.deepEqual(spec.imagePullSecrets, [{ name: "loader-svn-registry" }], mode);
+                }
+            });
+
+            it("pulls without credentials when no pull Secret is asked for", async () => {
+                const { recorder: r } = await runUnderMocks(() => build());
+                assert.equal(
+                    r.resources.some((x) => x.name.endsWith("-registry")),
+                    false,
+                );
+                assert.equal(
+                    r.named("loader-git-deployment").inputs.spec.template.spec.imagePullSecrets,
+                    undefined,
+                );
+            });
+
+            it("names args.registry, with an example and never the password, when credentials are missing", async () => {
+                const { recorder: r } = await runUnderMocks(() => {
+                    assert.throws(
+                        () =>
+                            withPullSecret("registry.test", {
+                                registry: { server: "registry.test", username: "swh-bot" } as never,
+                            }),
+                        /KedaScaledLoader "loader-svn": args\.registry: expected server, username and password when imagePullSecret is "create", e\.g\. \{ server: "docker\.io", username: "swh-bot", password: <secret> \}; got "keys server, username"/,
+                    );
+                    assert.throws(
+                        () => withPullSecret("registry.test", { imagePullSecret: "make" as never }),
+                        /args\.imagePullSecret: expected "create" or "existing"; got "make"/,
+                    );
+                });
+                assert.deepEqual(
+                    r.resources.filter((x) => x.name.startsWith("loader-svn")).map((x) => x.name),
+                    [],
+                );
+            });
+        });
+
         it("refuses a tag instead of a digest before creating anything", async () => {
             const { recorder: r } = await runUnderMocks(() =>
                 assert.throws(
