@@ -72,7 +72,11 @@ export function dashboardPanels(ns: string): PanelSpec[] {
                     legendFormat: "{{deployment}} called",
                 },
                 {
-                    expr: "sum by (deployment) (rate(swh_task_failure_count[5m]))",
+                    // The exporter has no failure series before a first failure: a loader with none reads 0,
+                    // not "No data".
+                    expr:
+                        "sum by (deployment) (rate(swh_task_failure_count[5m])) or " +
+                        "sum by (deployment) (rate(swh_task_called_count[5m])) * 0",
                     legendFormat: "{{deployment}} failed",
                 },
             ],

@@ -231,6 +231,11 @@ export function dashboardQueryTests(targets: { panel: string; expr: string }[]) 
                         series: 'swh_task_failure_count{deployment="loader-git",task="swh.loader.git.tasks.UpdateGitRepository"}',
                         values: "0+6x10",
                     },
+                    // A loader that never failed: the exporter has no failure series for it.
+                    {
+                        series: 'swh_task_called_count{deployment="loader-svn",task="swh.loader.svn.tasks.LoadSvnRepository"}',
+                        values: "0+30x10",
+                    },
                     {
                         series: 'swh_task_duration_seconds_bucket{deployment="loader-git",le="60"}',
                         values: "0+30x20",
@@ -290,12 +295,19 @@ export function dashboardQueryTests(targets: { panel: string; expr: string }[]) 
                     {
                         expr: at("Task rate", 0),
                         eval_time: "8m",
-                        exp_samples: [{ labels: '{deployment="loader-git"}', value: 1 }],
+                        exp_samples: [
+                            { labels: '{deployment="loader-git"}', value: 1 },
+                            { labels: '{deployment="loader-svn"}', value: 0.5 },
+                        ],
                     },
+                    // loader-svn has no failure series yet, and reads 0 failures, not "No data".
                     {
                         expr: at("Task rate", 1),
                         eval_time: "8m",
-                        exp_samples: [{ labels: '{deployment="loader-git"}', value: 0.1 }],
+                        exp_samples: [
+                            { labels: '{deployment="loader-git"}', value: 0.1 },
+                            { labels: '{deployment="loader-svn"}', value: 0 },
+                        ],
                     },
                     // Half the tasks under 60 s, all under 120 s: the median is at the 60 s bucket's edge.
                     {
