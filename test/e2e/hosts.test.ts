@@ -6,6 +6,7 @@
  * its host and step.
  */
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import { spawnSync } from "child_process";
 import * as YAML from "yaml";
 import { parseCpu, parseDuration, parseMemory } from "../../components/common/quantity";
@@ -21,11 +22,21 @@ import {
     startHosts,
     stopHosts,
 } from "../rig/hosts/hosts";
-import { poolArgs, programSteps, stepEnv } from "../harness/remote-steps";
+import { poolArgs, programSteps, rancherOutputs, stepEnv } from "../harness/remote-steps";
 import { RemoteStep, StepError, StepRun, up } from "../rig/hosts/prep";
 import { Box, boxDown, boxUp } from "../rig/box/box";
 import { versions } from "../rig/box/services";
-import { POD_IMAGE_REF, RealNode, joinBox, stopTunnel } from "../rig/hosts/node";
+import {
+    NODE_REGISTRY_PORT,
+    POD_IMAGE_REF,
+    RealNode,
+    joinBox,
+    pushPodImage,
+    stopTunnel,
+} from "../rig/hosts/node";
+import { Registry, startRegistry } from "../rig/e2e/env";
+import { FAKE_SECRETS, runProgram } from "../harness/program";
+import { KubeObject } from "../rig/box/kube";
 import { ROOT } from "../rig/engine/env";
 import { Recorded, Recorder } from "../harness/pulumi";
 import { until } from "../rig/supervisor";
@@ -34,6 +45,7 @@ import {
     MiB,
     NodeGuard,
     createPod,
+    ensurePriorityClasses,
     hold,
     kernelOomKills,
     SYSTEM_MEMORY_UNIT,
@@ -392,6 +404,113 @@ describe("node preparation on real Debian hosts over SSH", function () {
             assert.equal(overlayCheck().status, 0, "passes again once routing is back");
         });
 
+        describe("a loader's image in a registry that asks for a login, pulled by a real kubelet (bookworm)", function () {
+            let registry: Registry;
+            let image: string;
+            let deployment: KubeObject;
+            let pullSecret: KubeObject;
+            // The default namespace, as the memory scenarios' pods: nothing of the loader's own is left in the box
+            // for the stacks that deploy the loader there.
+            const namespace = "default";
+            const pods = `/api/v1/namespaces/${namespace}/pods`;
+            const names = ["swh-e2e-pull-without", "swh-e2e-pull-with", "swh-e2e-pull-cached"];
+
+            before(async function () {
+                registry = await startRegistry(
+                    NODE_REGISTRY_PORT,
+                    "swh-e2e-pull",
+                    crypto.randomBytes(12).toString("hex"),
+                );
+                image = pushPodImage(registry, "swh-e2e/loader-pull");
+                // The staging program, its images pushed to this registry with this login.
+                const images = JSON.parse(config["elastic-workers:images"]);
+                const { recorder: program } = await runProgram(
+                    {
+                        ...config,
+                        "elastic-workers:images": JSON.stringify({
+                            ...images,
+                            registry: registry.address,
+                            username: registry.username,
+                        }),
+                    },
+                    { ...FAKE_SECRETS, registryPassword: registry.password },
+                    rancherOutputs(UNREACHABLE_NODE_COMMAND),
+                );
+                deployment = program.named("loader-git-deployment").inputs;
+                const secret = program.named("loader-git-registry").inputs;
+                pullSecret = {
+                    apiVersion: "v1",
+                    kind: "Secret",
+                    ...secret,
+                    metadata: { ...secret.metadata, namespace },
+                };
+                await ensurePriorityClasses(box.kube, program);
+                await box.kube.ensure(`/api/v1/namespaces/${namespace}/secrets`, pullSecret, {
+                    update: true,
+                });
+            });
+
+            after(async function () {
+                if (keep) return;
+                for (const n of names) await box.kube.delete(`${pods}/${n}`, 0);
+                await box.kube.delete(`/api/v1/namespaces/${namespace}/secrets/${pullSecret.metadata.name}`);
+                registry?.stop();
+            });
+
+            /** The program's loader pod on bookworm, running the pushed image; without its pull Secret if asked. */
+            async function startLoaderPod(name: string, withSecret: boolean) {
+                const pod = loaderPod(deployment, name, "bookworm", hold(8));
+                pod.metadata.namespace = namespace;
+                pod.spec.containers[0].image = image;
+                if (!withSecret) delete pod.spec.imagePullSecrets;
+                await createPod(box.kube, pod);
+            }
+
+            /** Waits for the pod to run, or for the kubelet to refuse its image; then what it said. */
+            function pullOutcome(name: string) {
+                return until(`${name}: its image pulled or refused`, 180, async () => {
+                    const s = (await box.kube.get(`${pods}/${name}`)).status?.containerStatuses?.[0];
+                    if (s?.state?.running) return { running: true, imageID: s.imageID as string };
+                    if (!["ErrImagePull", "ImagePullBackOff"].includes(s?.state?.waiting?.reason))
+                        return undefined;
+                    const failed = (await podEvents(box.kube, namespace, name)).find(
+                        (e) => e.reason === "Failed" && e.source?.component === "kubelet",
+                    );
+                    return failed && { running: false, message: failed.message as string };
+                });
+            }
+
+            it("the program's pods list its pull Secret; without it the kubelet's pull is refused as unauthorized", async () => {
+                assert.deepEqual(deployment.spec.template.spec.imagePullSecrets, [
+                    { name: "loader-git-registry" },
+                ]);
+                assert.equal(pullSecret.type, "kubernetes.io/dockerconfigjson");
+                assert.deepEqual(Object.keys(JSON.parse(pullSecret.stringData[".dockerconfigjson"]).auths), [
+                    registry.address,
+                ]);
+                await startLoaderPod(names[0], false);
+                const outcome = await pullOutcome(names[0]);
+                console.log(`      without the Secret: ${outcome.message}`);
+                assert.equal(outcome.running, false);
+                assert.match(outcome.message!, /401 Unauthorized|authorization failed|unauthorized/i);
+            });
+
+            it("with the program's pull Secret, the kubelet pulls the image by digest and the pod runs", async () => {
+                await startLoaderPod(names[1], true);
+                const outcome = await pullOutcome(names[1]);
+                console.log(`      with the Secret: running ${outcome.imageID}`);
+                assert.equal(outcome.running, true);
+                assert.equal(outcome.imageID, image, "the digest the registry serves");
+            });
+
+            it("with the image already on the node, a pod without the Secret is still refused (KEP-2535)", async () => {
+                await startLoaderPod(names[2], false);
+                const outcome = await pullOutcome(names[2]);
+                console.log(`      cached, without the Secret: ${outcome.message}`);
+                assert.equal(outcome.running, false, "a pod without the credentials cannot use the image");
+            });
+        });
+
         describe(`memory on a real node bounded to ${HOST_MEMORY} (bookworm): the kernel kills in a pod's cgroup, the kubelet evicts before the node's`, function () {
             const pods = "/api/v1/namespaces/default/pods";
             let host: TestHost;
@@ -479,8 +598,7 @@ describe("node preparation on real Debian hosts over SSH", function () {
             });
 
             it("a loader pod past its memory limit is OOM-killed in its own cgroup and restarted; the node stays Ready", async () => {
-                for (const pc of recorder.ofType("kubernetes:scheduling.k8s.io/v1:PriorityClass"))
-                    await box.kube.ensure("/apis/scheduling.k8s.io/v1/priorityclasses", pc.inputs);
+                await ensurePriorityClasses(box.kube, recorder);
                 const limitOf = (d: Recorded) =>
                     parseMemory(d.inputs.spec.template.spec.containers[0].resources.limits.memory)!;
                 const loaders = recorder

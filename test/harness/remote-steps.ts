@@ -57,11 +57,7 @@ export async function programSteps(
     nodeCommand: string,
 ): Promise<{ config: Record<string, string>; byHost: Record<string, RemoteStep[]>; recorder: Recorder }> {
     const config = testPoolConfig(hosts);
-    const { recorder } = await runProgram(config, undefined, (type) =>
-        type === "rancher2:index/clusterV2:ClusterV2"
-            ? { clusterRegistrationToken: { nodeCommand, token: "token" } }
-            : undefined,
-    );
+    const { recorder } = await runProgram(config, undefined, rancherOutputs(nodeCommand));
     const byHost: Record<string, RemoteStep[]> = {};
     for (const host of hosts) {
         const prefix = `pool-${host.name}-`;
@@ -76,6 +72,14 @@ export async function programSteps(
         }));
     }
     return { config, byHost, recorder };
+}
+
+/** What Rancher answers the program under mocks: its cluster's node command. */
+export function rancherOutputs(nodeCommand: string) {
+    return (type: string) =>
+        type === "rancher2:index/clusterV2:ClusterV2"
+            ? { clusterRegistrationToken: { nodeCommand, token: "token" } }
+            : undefined;
 }
 
 /** The pool's arguments in a stack config (`elastic-workers:pool`), as `planPool` takes them. */

@@ -1,6 +1,12 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { KedaOperator, KedaScaledLoader, LoaderImage, WorkerNodePool } from "../../components";
+import {
+    KedaOperator,
+    KedaScaledLoader,
+    KedaScaledLoaderArgs,
+    LoaderImage,
+    WorkerNodePool,
+} from "../../components";
 import { AMQP_URL, DIGEST_REF, FAKE_SSH_KEY, MANAGEMENT_URL, POOL_HOSTS } from "../fixtures";
 import { fakeDigest, isSecretAt, plainStrings, runUnderMocks } from "../harness/pulumi";
 
@@ -27,6 +33,9 @@ describe("components under Pulumi mocks", () => {
             });
             return { keda, loader };
         };
+        /** A loader with no pool nor operator: its own arguments only. */
+        const svn = (extra: Partial<KedaScaledLoaderArgs> = {}) =>
+            new KedaScaledLoader("loader-svn", { loader: "svn", queues: ["q"], image: DIGEST_REF, ...extra });
 
         it("creates namespace, env, logging config, broker secret, the worker's account, Deployment, TriggerAuthentication and ScaledObject in order", async () => {
             const { recorder: r } = await runUnderMocks(() => build());
@@ -108,15 +117,7 @@ describe("components under Pulumi mocks", () => {
         });
 
         it("references an out-of-band broker Secret without holding any credential", async () => {
-            const { recorder: r } = await runUnderMocks(
-                () =>
-                    new KedaScaledLoader("loader-svn", {
-                        loader: "svn",
-                        queues: ["q"],
-                        image: DIGEST_REF,
-                        brokerSecret: "existing",
-                    }),
-            );
+            const { recorder: r } = await runUnderMocks(() => svn({ brokerSecret: "existing" }));
             assert.equal(
                 r.resources.some((x) => x.name === "loader-svn-broker"),
                 false,
@@ -140,13 +141,7 @@ describe("components under Pulumi mocks", () => {
         it("needs both broker URLs to create the Secret", async () => {
             await runUnderMocks(() =>
                 assert.throws(
-                    () =>
-                        new KedaScaledLoader("loader-svn", {
-                            loader: "svn",
-                            queues: ["q"],
-                            image: DIGEST_REF,
-                            amqpUrl: AMQP_URL,
-                        }),
+                    () => svn({ amqpUrl: AMQP_URL }),
                     /KedaScaledLoader "loader-svn": args\.amqpUrl: expected both amqpUrl and managementUrl when brokerSecret is "create"/,
                 ),
             );
@@ -154,14 +149,8 @@ describe("components under Pulumi mocks", () => {
 
         describe("image pull Secret", () => {
             const REGISTRY_PASSWORD = "reg-S3cret-test";
-            const withPullSecret = (
-                server: string,
-                extra: Partial<ConstructorParameters<typeof KedaScaledLoader>[1]> = {},
-            ) =>
-                new KedaScaledLoader("loader-svn", {
-                    loader: "svn",
-                    queues: ["q"],
-                    image: DIGEST_REF,
+            const withPullSecret = (server: string, extra: Partial<KedaScaledLoaderArgs> = {}) =>
+                svn({
                     amqpUrl: AMQP_URL,
                     managementUrl: MANAGEMENT_URL,
                     imagePullSecret: "create",
@@ -215,16 +204,8 @@ describe("components under Pulumi mocks", () => {
 
             it("references an out-of-band pull Secret, in job mode too, without holding a credential", async () => {
                 for (const mode of ["deployment", "job"] as const) {
-                    const { recorder: r } = await runUnderMocks(
-                        () =>
-                            new KedaScaledLoader("loader-svn", {
-                                loader: "svn",
-                                queues: ["q"],
-                                image: DIGEST_REF,
-                                mode,
-                                brokerSecret: "existing",
-                                imagePullSecret: "existing",
-                            }),
+                    const { recorder: r } = await runUnderMocks(() =>
+                        svn({ mode, brokerSecret: "existing", imagePullSecret: "existing" }),
                     );
                     assert.equal(
                         r.resources.some((x) => x.name === "loader-svn-registry"),

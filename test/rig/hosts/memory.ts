@@ -104,6 +104,15 @@ export function loaderPod(deployment: KubeObject, name: string, node: string, gr
     };
 }
 
+/** The priority classes the program declares (its recorded PriorityClasses), made in the box for loader pods. */
+export async function ensurePriorityClasses(
+    kube: Kube,
+    program: { ofType(type: string): { inputs: KubeObject }[] },
+): Promise<void> {
+    for (const pc of program.ofType("kubernetes:scheduling.k8s.io/v1:PriorityClass"))
+        await kube.ensure("/apis/scheduling.k8s.io/v1/priorityclasses", pc.inputs);
+}
+
 /**
  * Creates `pod` anew: a pod of that name left by an interrupted run (the box keeps its objects) is deleted first,
  * and waited for.

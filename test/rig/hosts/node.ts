@@ -16,12 +16,19 @@ import { nodeClientCert } from "../box/pki";
 import { versions } from "../box/services";
 import { stopByPidFile, until } from "../supervisor";
 import { HOSTS_DIR, NODE_RUNTIME_PACKAGES, TestHost, docker, onHost, sshArgs, writeOnHost } from "./hosts";
+import { RegistryAccess, registryDigest } from "../e2e/env";
 import { ROOT } from "../engine/env";
 
 /** The image the nodes run: their pod sandbox (as the pause image) and the test pods. */
 export const POD_IMAGE = "swh-e2e/busybox:1";
 /** The same image as containerd names it. */
 export const POD_IMAGE_REF = `docker.io/${POD_IMAGE}`;
+
+/**
+ * The port of a registry on this machine that the nodes pull from: the node's 127.0.0.1:<port> is forwarded to
+ * this machine's through the node's SSH tunnel (nodes cannot reach this machine's loopback otherwise).
+ */
+export const NODE_REGISTRY_PORT = 25055;
 
 /** Where RKE2's agent reads its config drop-ins; the preparation writes the kubelet's there. */
 const DROP_IN_DIR = "/etc/rancher/rke2/config.yaml.d";
@@ -119,8 +126,17 @@ export async function joinBox(
             '  [plugins."io.containerd.grpc.v1.cri".cni]',
             '    bin_dir = "/opt/cni/bin"',
             '    conf_dir = "/etc/cni/net.d"',
+            '  [plugins."io.containerd.grpc.v1.cri".registry]',
+            '    config_path = "/etc/containerd/certs.d"',
             "",
         ].join("\n"),
+    );
+    // The tunnelled registry speaks plain HTTP, as RKE2's registries.yaml would declare it.
+    const registry = `127.0.0.1:${NODE_REGISTRY_PORT}`;
+    writeOnHost(
+        host,
+        `/etc/containerd/certs.d/${registry}/hosts.toml`,
+        `server = "http://${registry}"\n[host."http://${registry}"]\n  capabilities = ["pull", "resolve"]\n`,
     );
     // Debian 11's containerd (1.4) has no CRI v1 API, which every kubelet since 1.26 needs: there, the
     // containerd built by bootstrap.sh (RKE2 bundles its own too), still with Debian's runc.
@@ -160,7 +176,10 @@ export async function joinBox(
     for (const plugin of ["bridge", "host-local", "loopback", "portmap"])
         docker(["cp", "-L", path.join(bin, `cni-${plugin}`), `${host.container}:/opt/cni/bin/${plugin}`]);
 
-    say(`API server through an SSH tunnel (the host's 127.0.0.1:${PORTS.apiserver})`);
+    say(
+        `API server and registry through an SSH tunnel (the host's 127.0.0.1:${PORTS.apiserver} and ` +
+            `:${NODE_REGISTRY_PORT})`,
+    );
     const cert = nodeClientCert(box.pki, host.name);
     const b64 = (f: string) => fs.readFileSync(f).toString("base64");
     const kubeconfig = YAML.stringify({
@@ -291,7 +310,10 @@ function tunnelPidFile(host: TestHost): string {
     return path.join(HOSTS_DIR, `${host.name}-tunnel.pid`);
 }
 
-/** Forwards the host's 127.0.0.1:<apiserver port> to the box's API server, over the run's SSH key. */
+/**
+ * Forwards the host's 127.0.0.1:<apiserver port> to the box's API server, and its :NODE_REGISTRY_PORT to this
+ * machine's, over the run's SSH key.
+ */
 function startTunnel(host: TestHost): void {
     const pidFile = tunnelPidFile(host);
     stopByPidFile(pidFile);
@@ -307,6 +329,8 @@ function startTunnel(host: TestHost): void {
             "ServerAliveInterval=10",
             "-R",
             `${PORTS.apiserver}:127.0.0.1:${PORTS.apiserver}`,
+            "-R",
+            `${NODE_REGISTRY_PORT}:127.0.0.1:${NODE_REGISTRY_PORT}`,
             `${host.user}@${host.address}`,
         ],
         { detached: true, stdio: ["ignore", log, log] },
@@ -318,4 +342,35 @@ function startTunnel(host: TestHost): void {
 /** Stops a node's tunnel (the container goes with stopHosts). */
 export function stopTunnel(host: TestHost): void {
     stopByPidFile(tunnelPidFile(host));
+}
+
+/**
+ * Pushes the pod image, under an id of its own (a label), to `reg` as `repository`; returns the digest-pinned
+ * reference. Its own id, not the pod image's: a kubelet checks the credentials of an image pulled with a Secret
+ * again (KEP-2535), so pushing the image every test pod runs would stop the pods without that Secret.
+ */
+export function pushPodImage(reg: RegistryAccess, repository: string): string {
+    const tag = `${reg.address}/${repository}:${Date.now()}`;
+    const container = docker(["create", POD_IMAGE]).trim();
+    const config = fs.mkdtempSync(path.join(HOSTS_DIR, "docker-config-"));
+    try {
+        docker(["commit", "-c", `LABEL swh-e2e.pushed=${tag}`, container, tag]);
+        execFileSync(
+            "docker",
+            ["--config", config, "login", "-u", reg.username, "--password-stdin", reg.address],
+            {
+                input: reg.password,
+                stdio: ["pipe", "ignore", "inherit"],
+            },
+        );
+        execFileSync("docker", ["--config", config, "push", "-q", tag], {
+            stdio: ["ignore", "ignore", "inherit"],
+        });
+    } finally {
+        fs.rmSync(config, { recursive: true, force: true });
+        docker(["rm", container]);
+    }
+    const digest = registryDigest(reg, repository, tag.slice(tag.lastIndexOf(":") + 1));
+    if (!digest) throw new Error(`${tag}: the registry gives no digest after the push`);
+    return `${reg.address}/${repository}@${digest}`;
 }
