@@ -5,7 +5,7 @@
  * protection and destroy behave as docs/engine.md and docs/operations.md say.
  */
 import { strict as assert } from "assert";
-import { execFileSync, spawn } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -13,9 +13,51 @@ import * as YAML from "yaml";
 import { LOCAL_STACK, RENDERED, localRegistry } from "../rig/demo";
 import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack, stackOutputs } from "../rig/engine/cli";
 import { ROOT, withStandInPlugins } from "../rig/engine/env";
-import { RegistryAccess, registryDigest, registryTags } from "../rig/e2e/env";
+import { E2E, RegistryAccess, registryDigest, registryTags, waitFor } from "../rig/e2e/env";
+import {
+    LoaderObjects,
+    LoaderPod,
+    deleteLoaderPod,
+    podLog,
+    removeLoaderPods,
+    startLoaderPod,
+} from "../rig/e2e/loader-run";
+import { StatsdExporter, startStatsdExporter } from "../rig/e2e/statsd-exporter";
+import { Prometheus, lastMinute, scraped, startPrometheus } from "../rig/e2e/prometheus";
+import { dashboardPanels } from "../../components/observability-stack/dashboard";
+import { DURATION_BUCKETS } from "../../components/observability-stack/statsd";
+import { makeRepository, startGitDaemon } from "../rig/e2e/git-origins";
+import { PORTS, startRabbitmq, stopRabbitmq } from "../rig/box/box";
+import { rabbitCredentials } from "../rig/box/services";
+import { Supervisor } from "../rig/supervisor";
+import { FAKE_SECRETS, runProgram, stackConfig } from "../harness/program";
 import { validateObject } from "../harness/schemas";
 import { LOCAL_PLAN, LOCAL_RESOURCES } from "./fixtures/local-plan";
+
+/**
+ * Ports of the loading scenario's services, on loopback: below the kernel's range for outgoing connections
+ * (32768-60999), apart from the box's. statsd is the port the program's env ConfigMap gives the loaders.
+ */
+const LOADING_PORTS = { storage: 25002, git: 29418, exporter: 29102, prometheus: 29090 } as const;
+
+/** What the storage holds of an origin (fixtures/loader/origins.py). */
+interface StoredOrigin {
+    known: boolean;
+    visits: { status: string; snapshot: string | null }[];
+    branches: Record<string, { type: string; target: string }>;
+}
+
+/** Drops the messages on these queues (RabbitMQ's management API); a queue not declared yet has none. */
+async function purgeQueues(rabbit: { user: string; password: string }, queues: string[]): Promise<void> {
+    const auth = "Basic " + Buffer.from(`${rabbit.user}:${rabbit.password}`).toString("base64");
+    for (const q of queues) {
+        const r = await fetch(
+            `http://127.0.0.1:${PORTS.rabbitManagement}/api/queues/%2F/${encodeURIComponent(q)}/contents`,
+            { method: "DELETE", headers: { Authorization: auth } },
+        );
+        if (!r.ok && r.status !== 404) throw new Error(`purging ${q}: RabbitMQ answered ${r.status}`);
+    }
+}
 
 /** Runs a command, echoing its output with a prefix, and returns the output. */
 function run(cmd: string, args: string[], label: string): Promise<{ code: number; out: string }> {
@@ -146,39 +188,10 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         // At-least-once delivery runs a task again when its worker dies: SWH's real loader, in the real image,
         // on a repository made here, into an in-memory swh.storage (the container has no network).
         const ref = /image git: (\S+)/.exec(first.out)![1];
-        const repo = fs.mkdtempSync(path.join(os.tmpdir(), "swh-origin-"));
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "swh-origin-"));
+        const repo = path.join(root, "origin");
         try {
-            const git = (...args: string[]) =>
-                execFileSync("git", ["-C", repo, ...args], {
-                    encoding: "utf8",
-                    env: {
-                        ...process.env,
-                        GIT_AUTHOR_DATE: "2026-11-26T12:00:00Z",
-                        GIT_COMMITTER_DATE: "2026-11-26T12:00:00Z",
-                    },
-                }).trim();
-            git("init", "-q", "-b", "main");
-            for (const [file, text] of [
-                ["README", "a repository to visit\n"],
-                ["src/main.c", "int main(void) { return 0; }\n"],
-            ]) {
-                fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
-                fs.writeFileSync(path.join(repo, file), text);
-                git("add", file);
-                git(
-                    "-c",
-                    "user.name=SWH test",
-                    "-c",
-                    "user.email=test@example.org",
-                    "commit",
-                    "-q",
-                    "-m",
-                    `add ${file}`,
-                );
-            }
-            git("tag", "v1.0");
-            const head = git("rev-parse", "HEAD");
-            fs.chmodSync(repo, 0o755);
+            const head = makeRepository(root, "origin", 2).head;
             execFileSync("docker", ["pull", "-q", ref], { stdio: ["ignore", "ignore", "inherit"] });
             const out = execFileSync(
                 "docker",
@@ -220,8 +233,242 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
             assert.deepEqual(seen.branches["refs/heads/main"], { type: "revision", target: head });
             assert.ok(seen.branches["refs/tags/v1.0"], `branches: ${Object.keys(seen.branches).join(", ")}`);
         } finally {
-            fs.rmSync(repo, { recursive: true, force: true });
+            fs.rmSync(root, { recursive: true, force: true });
         }
+    });
+
+    describe("SWH's git loading tasks through the built image's entrypoint, as the program's pods run it (Docker for the kubelet)", function () {
+        const dir = path.join(E2E, "loading");
+        const origins = path.join(dir, "origins");
+        const processes = new Supervisor(dir);
+        const fixtures = path.join(__dirname, "fixtures", "loader");
+        const STORAGE = "swh-e2e-storage";
+        const storageUrl = `http://127.0.0.1:${LOADING_PORTS.storage}/`;
+        const gitUrl = (name: string) => `git://127.0.0.1:${LOADING_PORTS.git}/${name}`;
+        const TASK = "swh.loader.git.tasks.UpdateGitRepository";
+        let image: string;
+        let objects: LoaderObjects;
+        let exporter: StatsdExporter;
+        let prom: Prometheus;
+        let pods: LoaderPod[];
+        let queues: string[];
+
+        /** Runs a fixture script in the built image, on this machine's loopback; its JSON or text output. */
+        function inImage(script: string, args: string[], extra: string[] = []): string {
+            return execFileSync(
+                "docker",
+                ["run", "--rm", "--network", "host", "-v", `${fixtures}:/srv/fixture:ro`, ...extra,
+                    "--entrypoint", "python3", image, `/srv/fixture/${script}`, ...args],
+                { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+            ); // prettier-ignore
+        }
+
+        /** What the storage holds of these origins (fixtures/loader/origins.py). */
+        function stored(urls: string[]): Record<string, StoredOrigin> {
+            return JSON.parse(
+                inImage("origins.py", [storageUrl, ...urls])
+                    .trim()
+                    .split("\n")
+                    .pop()!,
+            );
+        }
+
+        /** Publishes one task per origin to the loader's first queue, as SWH's scheduler does (send_task). */
+        function publish(urls: string[]): string[] {
+            const config = path.join(pods[0].dir, "config", "config.yml");
+            return inImage("publish.py", [TASK, queues[0], ...urls], [
+                "--user", "1000:1000", "-v", `${config}:/etc/swh/config.yml:ro`,
+            ]).trim().split("\n"); // prettier-ignore
+        }
+
+        before(async function () {
+            image = /image git: (\S+)/.exec(first.out)![1];
+            execFileSync("docker", ["pull", "-q", image], { stdio: ["ignore", "ignore", "inherit"] });
+            fs.rmSync(dir, { recursive: true, force: true });
+            fs.mkdirSync(origins, { recursive: true });
+
+            // The program on the local stack's config as for a cluster: it then holds the broker Secret, here with
+            // the box's RabbitMQ, and the loaders' storage is the RPC server below.
+            await startRabbitmq();
+            const rabbit = rabbitCredentials();
+            // rabbitCredentials reads the box stack's config, selecting it: the local stack is this file's.
+            await selectStack(LOCAL_STACK);
+            const config = stackConfig("Pulumi.local.yaml");
+            const loaders = JSON.parse(config["elastic-workers:loaders"]);
+            loaders[0].workerConfig = { storage: { cls: "remote", url: storageUrl } };
+            queues = loaders[0].queues;
+            const { recorder } = await runProgram(
+                {
+                    ...config,
+                    "elastic-workers:loaders": JSON.stringify(loaders),
+                    "elastic-workers:kubernetes": "{}",
+                },
+                { ...FAKE_SECRETS, brokerAmqpUrl: rabbit.amqpUrl, brokerManagementUrl: rabbit.managementUrl },
+            );
+            objects = {
+                deployment: recorder.named("loader-git-deployment").inputs,
+                env: recorder.named("loader-git-env").inputs,
+                broker: recorder.named("loader-git-broker").inputs,
+                logging: recorder.named("loader-git-logging").inputs,
+            };
+            // Messages an earlier run left on the loader's queues would be loaded too.
+            await purgeQueues(rabbit, queues);
+
+            fs.writeFileSync(path.join(dir, "storage.yml"), "storage:\n  cls: memory\n");
+            spawnSync("docker", ["rm", "-f", STORAGE], { stdio: "ignore" });
+            execFileSync("docker", ["run", "-d", "--name", STORAGE, "--network", "host",
+                "-v", `${path.join(dir, "storage.yml")}:/etc/swh/storage.yml:ro`, "-v", `${fixtures}:/srv/fixture:ro`,
+                "-e", "SWH_CONFIG_FILENAME=/etc/swh/storage.yml", "--entrypoint", "python3", image,
+                "/srv/fixture/storage_server.py", String(LOADING_PORTS.storage)], { stdio: "ignore" }); // prettier-ignore
+            await waitFor(
+                "SWH's storage RPC server",
+                60,
+                // It answers: any HTTP status.
+                async () => (await fetch(storageUrl).catch(() => undefined)) !== undefined,
+            );
+
+            exporter = await startStatsdExporter(
+                dir,
+                Number(objects.env.data.STATSD_PORT),
+                LOADING_PORTS.exporter,
+            );
+            prom = await startPrometheus(dir, LOADING_PORTS.prometheus, [new URL(exporter.metricsUrl).host]);
+            pods = ["loader-git-0", "loader-git-1"].map((name) =>
+                startLoaderPod(objects, image, name, { [objects.env.data.STATSD_HOST]: "127.0.0.1" }),
+            );
+            for (const pod of pods)
+                await waitFor(`${pod.name}: Celery ready`, 120, () => / ready\./.test(podLog(pod)));
+        });
+
+        after(async function () {
+            const keep = process.env.SWH_E2E_KEEP_LOADING === "1";
+            if (keep) return;
+            removeLoaderPods("loader-git");
+            spawnSync("docker", ["rm", "-f", STORAGE], { stdio: "ignore" });
+            exporter?.process.kill();
+            prom?.process.kill();
+            await processes.stop("git-daemon", 10);
+            await stopRabbitmq();
+        });
+
+        it("loads repositories published to the loader's queue: each origin visited once, full, at its HEAD and tag", async () => {
+            const repos = [20, 40, 60, 80, 100, 120].map((n, i) => makeRepository(origins, `repo${i}`, n));
+            await startGitDaemon(processes, origins, LOADING_PORTS.git);
+            const urls = repos.map((r) => gitUrl(r.name));
+            const started = Date.now();
+            assert.equal(publish(urls).length, repos.length);
+            const seen = await waitFor("every origin visited, full", 300, () => {
+                const s = stored(urls);
+                return urls.every((u) => s[u].visits.some((v) => v.status === "full")) ? s : undefined;
+            });
+            console.log(
+                `      ${repos.length} repositories loaded in ${((Date.now() - started) / 1000).toFixed(1)} s by ${pods.length} pods`,
+            );
+            for (const r of repos) {
+                const o = seen[gitUrl(r.name)];
+                console.log(`      ${r.name}: visits ${JSON.stringify(o.visits)}`);
+                assert.ok(o.known, `${r.name}: the storage knows the origin`);
+                assert.deepEqual(
+                    o.visits.map((v) => v.status),
+                    ["full"],
+                    `${r.name}: one visit, full`,
+                );
+                assert.deepEqual(o.branches["refs/heads/main"], { type: "revision", target: r.head });
+                assert.deepEqual(o.branches["HEAD"], { type: "alias", target: "refs/heads/main" });
+                assert.ok(o.branches["refs/tags/v1.0"], `${r.name}: the tag is a branch of the snapshot`);
+            }
+            // Both pods took work: the queue is shared, each worker runs one task at a time.
+            const ran = pods.map((p) => (podLog(p).match(/succeeded in/g) ?? []).length);
+            console.log(`      tasks per pod: ${ran.join(", ")}`);
+            assert.equal(
+                ran.reduce((a, b) => a + b, 0),
+                repos.length,
+            );
+        });
+
+        it("the tasks' own statsd lines reach the exporter through the program's mapping: called, success and durations count the tasks", async () => {
+            const total = (metric: string) =>
+                [...exporter.metrics().matchAll(new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)$`, "gm"))]
+                    .filter(
+                        (m) => m[1].includes('deployment="loader-git"') && m[1].includes(`task="${TASK}"`),
+                    )
+                    .reduce((a, m) => a + Number(m[2]), 0);
+            // statsd is UDP, sent as each task ends: the last lines may still be on their way.
+            await waitFor("the exporter to count 6 tasks", 30, () => total("swh_task_success_count") === 6);
+            for (const line of exporter
+                .metrics()
+                .split("\n")
+                .filter((l) => l.startsWith("swh_task_called_count{")))
+                console.log(`      ${line}`);
+            assert.equal(total("swh_task_called_count"), 6);
+            assert.equal(total("swh_task_success_count"), 6);
+            assert.equal(total("swh_task_duration_seconds_count"), 6);
+            assert.equal(total("swh_task_failure_count"), 0);
+        });
+
+        it("the dashboard's task panels answer on these series, scraped by Prometheus: tasks called, none failed, their durations", async () => {
+            await scraped(prom, "swh_task_success_count", 5);
+            const panel = (title: string, i: number) =>
+                dashboardPanels("swh-loader-.*").find((p) => p.title === title)!.targets[i].expr;
+            const answer = async (title: string, i: number) => {
+                const samples = await prom.query(lastMinute(panel(title, i)));
+                assert.deepEqual(
+                    samples.map((x) => x.metric.deployment),
+                    ["loader-git"],
+                    `${title} [${i}]`,
+                );
+                return samples[0].value;
+            };
+            const called = await answer("Task rate", 0);
+            const failed = await answer("Task rate", 1);
+            const p50 = await answer("Task duration (p50, p95)", 0);
+            const p95 = await answer("Task duration (p50, p95)", 1);
+            console.log(
+                `      called ${called.toFixed(3)}/s, failed ${failed}/s, p50 ${p50.toFixed(2)} s, p95 ${p95.toFixed(2)} s`,
+            );
+            assert.ok(called > 0, "tasks called");
+            // No task failed, and the exporter has no failure series: the panel reads 0, not "No data".
+            assert.equal(failed, 0);
+            // Within the bucket that holds the longest task Celery logged ("succeeded in <s>s").
+            const longest = Math.max(
+                ...pods.flatMap((p) =>
+                    [...podLog(p).matchAll(/succeeded in ([\d.]+)s/g)].map((m) => Number(m[1])),
+                ),
+            );
+            const edge = DURATION_BUCKETS.find((b) => b >= longest)!;
+            assert.ok(
+                p50 > 0 && p50 <= p95 && p95 <= edge,
+                `p50 ${p50}, p95 ${p95}, longest task ${longest} s`,
+            );
+        });
+
+        it("a pod deleted mid-task: its preStop's one SIGTERM lets the task finish within the grace period, and the worker exits 0", async () => {
+            const big = makeRepository(origins, "big", 1500);
+            const [id] = publish([gitUrl(big.name)]);
+            const pod = await waitFor("a pod to start the task", 60, () =>
+                pods.find((p) => podLog(p).includes(`[${id}] received`)),
+            );
+            const deleted = deleteLoaderPod(objects, pod);
+            const log = podLog(pod);
+            const grace = objects.deployment.spec.template.spec.terminationGracePeriodSeconds;
+            console.log(
+                `      ${pod.name}: preStop returned after ${deleted.preStopSeconds.toFixed(1)} s (grace ${grace} s), exit ${deleted.exitCode}`,
+            );
+            assert.ok(
+                new RegExp(`\\[${id}\\] succeeded in`).test(log),
+                "the task succeeded on the stopping pod",
+            );
+            assert.match(log, /[Ww]arm shutdown/);
+            assert.doesNotMatch(log, /[Cc]old shutdown/);
+            assert.equal(deleted.exitCode, 0);
+            assert.ok(deleted.preStopSeconds < grace);
+            const o = stored([gitUrl(big.name)])[gitUrl(big.name)];
+            assert.deepEqual(
+                o.visits.map((v) => v.status),
+                ["full"],
+            );
+            assert.deepEqual(o.branches["refs/heads/main"], { type: "revision", target: big.head });
+        });
     });
 
     it("writes manifests that are valid against the Kubernetes and KEDA schemas", () => {

@@ -4,7 +4,7 @@
  * scraping the real exporter for the statsd panels.
  */
 import { strict as assert } from "assert";
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { ChildProcess, spawnSync } from "child_process";
 import * as dgram from "dgram";
 import * as fs from "fs";
 import * as net from "net";
@@ -13,8 +13,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { alertRules, prometheusRule } from "../../components/observability-stack/alerts";
 import { dashboardJson, dashboardPanels } from "../../components/observability-stack/dashboard";
-import { statsdMapping } from "../../components/observability-stack/statsd";
-import { toolsBin } from "../rig/engine/env";
+import { startStatsdExporter } from "../rig/e2e/statsd-exporter";
+import { Prometheus, lastMinute, scraped, startPrometheus } from "../rig/e2e/prometheus";
 import { waitFor } from "../rig/e2e/env";
 import { alertTests, dashboardQueryTests } from "./observability/promtool-tests";
 
@@ -49,21 +49,10 @@ describe("observability, checked by the software that consumes it", function () 
         let metricsUrl: string;
         let statsdPort: number;
         before(async () => {
-            fs.writeFileSync(path.join(dir, "mapping.yml"), statsdMapping());
             statsdPort = await freePort();
-            const webPort = await freePort();
-            metricsUrl = `http://127.0.0.1:${webPort}/metrics`;
-            const exporter = spawn(path.join(toolsBin(), "statsd_exporter"), [
-                `--statsd.mapping-config=${path.join(dir, "mapping.yml")}`,
-                `--statsd.listen-udp=127.0.0.1:${statsdPort}`,
-                "--statsd.listen-tcp=",
-                `--web.listen-address=127.0.0.1:${webPort}`,
-            ]);
-            children.push(exporter);
-            exporter.on("error", (e) =>
-                assert.fail(`statsd_exporter: ${e.message}; run scripts/tools/bootstrap.sh`),
-            );
-            await waitFor("statsd_exporter", 30, () => spawnSync("curl", ["-sf", metricsUrl]).status === 0);
+            const exporter = await startStatsdExporter(dir, statsdPort, await freePort());
+            children.push(exporter.process);
+            metricsUrl = exporter.metricsUrl;
             // What SWH's workers send (swh.core.statsd, DogStatsD tags): counters, a timer in ms, a *_percent histogram.
             const tags = "|#task:swh.loader.git.tasks.UpdateGitRepository,deployment:loader-git";
             const lines = [
@@ -126,46 +115,19 @@ describe("observability, checked by the software that consumes it", function () 
         });
 
         describe("scraped by a real Prometheus", () => {
-            let api: string;
+            let prom: Prometheus;
             before(async function () {
-                const port = await freePort();
-                api = `http://127.0.0.1:${port}/api/v1`;
-                const target = new URL(metricsUrl).host;
-                fs.writeFileSync(
-                    path.join(dir, "prometheus.yml"),
-                    YAML.stringify({
-                        global: { scrape_interval: "1s" },
-                        scrape_configs: [{ job_name: "statsd", static_configs: [{ targets: [target] }] }],
-                    }),
-                );
-                const prom = spawn("prometheus", [
-                    `--config.file=${path.join(dir, "prometheus.yml")}`,
-                    `--storage.tsdb.path=${path.join(dir, "tsdb")}`,
-                    `--web.listen-address=127.0.0.1:${port}`,
-                ]);
-                children.push(prom);
-                prom.on("error", (e) => assert.fail(`prometheus: ${e.message}; apt-get install prometheus`));
-                // rate() needs several samples in its window: wait for a few scrapes.
-                await waitFor("Prometheus to scrape the exporter a few times", 60, () => {
-                    const q = encodeURIComponent("count_over_time(swh_task_called_count[1m])");
-                    const r = spawnSync("curl", ["-sf", `${api}/query?query=${q}`]).stdout?.toString() ?? "";
-                    const m = /"value":\[[^,]+,"(\d+)"\]/.exec(r);
-                    return m !== null && Number(m[1]) >= 5;
-                });
+                prom = await startPrometheus(dir, await freePort(), [new URL(metricsUrl).host]);
+                children.push(prom.process);
+                await scraped(prom, "swh_task_called_count", 5);
             });
 
             it("answers the dashboard's task panels with the deployment label", async () => {
                 for (const p of dashboardPanels(NS).filter((x) => x.title.startsWith("Task"))) {
                     for (const t of p.targets) {
-                        // Over the last minute: the test has no 5-15 minutes of history.
-                        const expr = t.expr.replace(/\[(5|15)m\]/g, "[1m]");
-                        const body = JSON.parse(
-                            await httpGet(`${api}/query?query=${encodeURIComponent(expr)}`),
-                        );
-                        assert.equal(body.status, "success", expr);
-                        assert.ok(body.data.result.length > 0, `${p.title}: ${expr} returned no data`);
-                        for (const s of body.data.result)
-                            assert.equal(s.metric.deployment, "loader-git", expr);
+                        const result = await prom.query(lastMinute(t.expr));
+                        assert.ok(result.length > 0, `${p.title}: ${t.expr} returned no data`);
+                        for (const s of result) assert.equal(s.metric.deployment, "loader-git", t.expr);
                     }
                 }
             });

@@ -45,6 +45,8 @@ function runThroughSdk(
         {
             cwd: ROOT,
             encoding: "utf8",
+            // A blocked child would block mocha's own timeout too: bound it here.
+            timeout: 120_000,
             env: {
                 ...process.env,
                 PULUMI_CONFIG: JSON.stringify(config),
@@ -53,6 +55,7 @@ function runThroughSdk(
             },
         },
     );
+    if (r.error) throw new Error(`cmd/run of ${projectDir}: ${r.error.message}\n${r.stdout}${r.stderr}`);
     const last = r.stdout.trim().split("\n").pop()!;
     const seen = JSON.parse(last) as { loaded?: string; types: string[] };
     return { ...seen, code: r.status, out: r.stdout + r.stderr };
