@@ -45,6 +45,7 @@ import {
     MiB,
     NodeGuard,
     createPod,
+    deletePod,
     ensurePriorityClasses,
     hold,
     kernelOomKills,
@@ -463,18 +464,25 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 pod.metadata.namespace = namespace;
                 pod.spec.containers[0].image = image;
                 if (!withSecret) delete pod.spec.imagePullSecrets;
+                // One at a time: each requests the loader's CPU, and the 2-CPU node has room for two at most.
+                for (const other of names) await deletePod(box.kube, namespace, other);
                 await createPod(box.kube, pod);
             }
 
             /** Waits for the pod to run, or for the kubelet to refuse its image; then what it said. */
             function pullOutcome(name: string) {
                 return until(`${name}: its image pulled or refused`, 180, async () => {
-                    const s = (await box.kube.get(`${pods}/${name}`)).status?.containerStatuses?.[0];
+                    const pod = await box.kube.get(`${pods}/${name}`);
+                    const s = pod.status?.containerStatuses?.[0];
                     if (s?.state?.running) return { running: true, imageID: s.imageID as string };
                     if (!["ErrImagePull", "ImagePullBackOff"].includes(s?.state?.waiting?.reason))
                         return undefined;
+                    // This pod's own event, not one left by an earlier run's pod of the same name.
                     const failed = (await podEvents(box.kube, namespace, name)).find(
-                        (e) => e.reason === "Failed" && e.source?.component === "kubelet",
+                        (e) =>
+                            e.reason === "Failed" &&
+                            e.source?.component === "kubelet" &&
+                            e.involvedObject?.uid === pod.metadata.uid,
                     );
                     return failed && { running: false, message: failed.message as string };
                 });
@@ -508,6 +516,8 @@ describe("node preparation on real Debian hosts over SSH", function () {
                 const outcome = await pullOutcome(names[2]);
                 console.log(`      cached, without the Secret: ${outcome.message}`);
                 assert.equal(outcome.running, false, "a pod without the credentials cannot use the image");
+                // The kubelet asked the registry again, without credentials, rather than use the node's copy.
+                assert.match(outcome.message!, /401 Unauthorized|authorization failed|unauthorized/i);
             });
         });
 

@@ -22,7 +22,7 @@ import {
 } from "./e2e/env";
 
 export const LOCAL_STACK = "local";
-const BASE_IMAGE = "swh-e2e/python:3.11-bookworm";
+export const BASE_IMAGE = "swh-e2e/python:3.11-bookworm";
 export const RENDERED = path.join(STATE, "rendered", LOCAL_STACK);
 
 /** What the local stack does not do, printed with every run. */

@@ -190,12 +190,17 @@ export async function ensureBuildkit(bin: string, registries: string[]): Promise
     console.log(`buildkit: builder ${BUILDER} started (${socket})`);
 }
 
+/** The loader base image in the Docker engine, from debootstrap (test/rig/e2e/base-image.sh; cached). */
+export function makeBaseImage(image: string): void {
+    execFileSync(path.join(ROOT, "test/rig/e2e/base-image.sh"), [image], { stdio: "inherit" });
+}
+
 /**
  * The loader base image, from debootstrap (no registry pulls), pushed to the registry so BuildKit (which does
  * not see the Docker engine's images) pulls it from there. Returns its reference in the registry.
  */
 export function ensureBaseImage(image: string, reg: Registry): string {
-    execFileSync(path.join(ROOT, "test/rig/e2e/base-image.sh"), [image], { stdio: "inherit" });
+    makeBaseImage(image);
     const ref = `${reg.address}/${image}`;
     execFileSync("docker", ["login", reg.address, "-u", reg.username, "--password-stdin"], {
         input: reg.password,

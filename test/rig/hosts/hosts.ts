@@ -118,6 +118,17 @@ export function privateKey(): string {
     return fs.readFileSync(KEY, "utf8");
 }
 
+/** The test host image of a Debian release, with the packages the preparation installs in apt's cache; its name. */
+export function ensureHostImage(release: string): string {
+    const image = `swh-e2e/host:${release}`;
+    execFileSync(
+        path.join(ROOT, "test/rig/hosts/host-image.sh"),
+        [release, image, [...PACKAGES, ...NODE_RUNTIME_PACKAGES].join(" ")],
+        { stdio: "inherit" },
+    );
+    return image;
+}
+
 /**
  * Starts one container per spec, fresh (any earlier container of that name is removed first), and returns once
  * each answers SSH with the run's key (made anew unless `newKey` is false). stopHosts restores the machine's
@@ -156,14 +167,7 @@ export async function startHosts(
     const meminfo = await startLxcfs();
     const hosts: TestHost[] = [];
     for (const spec of specs) {
-        const image = `swh-e2e/host:${spec.release}`;
-        execFileSync(
-            path.join(ROOT, "test/rig/hosts/host-image.sh"),
-            [spec.release, image, [...PACKAGES, ...NODE_RUNTIME_PACKAGES].join(" ")],
-            {
-                stdio: "inherit",
-            },
-        );
+        const image = ensureHostImage(spec.release);
         const container = containerOf(spec.name);
         spawnSync("docker", ["rm", "-f", container], { stdio: "ignore" });
         docker([

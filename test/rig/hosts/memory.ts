@@ -118,14 +118,16 @@ export async function ensurePriorityClasses(
  * and waited for.
  */
 export async function createPod(kube: Kube, pod: KubeObject): Promise<void> {
-    const collection = `/api/v1/namespaces/${pod.metadata.namespace ?? "default"}/pods`;
-    await kube.delete(`${collection}/${pod.metadata.name}`, 0);
-    await until(
-        `${pod.metadata.name}: an earlier pod of that name gone`,
-        60,
-        async () => (await kube.find(`${collection}/${pod.metadata.name}`)) === undefined,
-    );
-    await kube.request("POST", collection, pod);
+    const namespace = pod.metadata.namespace ?? "default";
+    await deletePod(kube, namespace, pod.metadata.name);
+    await kube.request("POST", `/api/v1/namespaces/${namespace}/pods`, pod);
+}
+
+/** Deletes a pod at once (no grace period) and waits until it is gone; nothing to do if there is none. */
+export async function deletePod(kube: Kube, namespace: string, name: string): Promise<void> {
+    const pod = `/api/v1/namespaces/${namespace}/pods/${name}`;
+    await kube.delete(pod, 0);
+    await until(`${name}: gone`, 60, async () => (await kube.find(pod)) === undefined);
 }
 
 /** A node's memory as its eviction manager reads it: the node's, and the pods' cgroup (allocatable enforced). */

@@ -30,6 +30,11 @@ export const POD_IMAGE_REF = `docker.io/${POD_IMAGE}`;
  */
 export const NODE_REGISTRY_PORT = 25055;
 
+/** The pod image in the Docker engine (test/rig/hosts/pod-image.sh: Debian's static busybox; cached). */
+export function ensurePodImage(): void {
+    execFileSync(path.join(ROOT, "test/rig/hosts/pod-image.sh"), [POD_IMAGE], { stdio: "inherit" });
+}
+
 /** Where RKE2's agent reads its config drop-ins; the preparation writes the kubelet's there. */
 const DROP_IN_DIR = "/etc/rancher/rke2/config.yaml.d";
 
@@ -165,7 +170,7 @@ export async function joinBox(
     }
     onHost(host, "systemctl restart containerd");
     say(`runtime: ${runtime}`);
-    execFileSync(path.join(ROOT, "test/rig/hosts/pod-image.sh"), [POD_IMAGE], { stdio: "inherit" });
+    ensurePodImage();
     const image = execFileSync("docker", ["save", POD_IMAGE], { maxBuffer: 64 * 2 ** 20 });
     docker(["exec", "-i", host.container, "ctr", "-n", "k8s.io", "images", "import", "-"], image);
 
@@ -350,6 +355,7 @@ export function stopTunnel(host: TestHost): void {
  * again (KEP-2535), so pushing the image every test pod runs would stop the pods without that Secret.
  */
 export function pushPodImage(reg: RegistryAccess, repository: string): string {
+    ensurePodImage();
     const tag = `${reg.address}/${repository}:${Date.now()}`;
     const container = docker(["create", POD_IMAGE]).trim();
     const config = fs.mkdtempSync(path.join(HOSTS_DIR, "docker-config-"));
