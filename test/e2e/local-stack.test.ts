@@ -252,6 +252,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         let prom: Prometheus;
         let pods: LoaderPod[];
         let queues: string[];
+        let startedRabbitmq = false;
 
         /** Runs a fixture script in the built image, on this machine's loopback; its JSON or text output. */
         function inImage(script: string, args: string[], extra: string[] = []): string {
@@ -289,7 +290,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
 
             // The program on the local stack's config as for a cluster: it then holds the broker Secret, here with
             // the box's RabbitMQ, and the loaders' storage is the RPC server below.
-            await startRabbitmq();
+            startedRabbitmq = await startRabbitmq();
             const rabbit = rabbitCredentials();
             // rabbitCredentials reads the box stack's config, selecting it: the local stack is this file's.
             await selectStack(LOCAL_STACK);
@@ -348,7 +349,8 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
             exporter?.process.kill();
             prom?.process.kill();
             await processes.stop("git-daemon", 10);
-            await stopRabbitmq();
+            // Only a RabbitMQ this test started: a box's stays up.
+            if (startedRabbitmq) await stopRabbitmq({ andEpmd: true });
         });
 
         it("loads repositories published to the loader's queue: each origin visited once, full, at its HEAD and tag", async () => {

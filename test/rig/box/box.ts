@@ -118,20 +118,27 @@ export async function boxUp(nodes: BoxNode[], opts: { resourceMetrics?: boolean 
     return boxHandle(c);
 }
 
-/** Starts RabbitMQ alone (the box's row), e.g. after stopRabbitmq; its queues survive the restart. */
-export async function startRabbitmq(): Promise<void> {
+/**
+ * Starts RabbitMQ alone (the box's row), e.g. after stopRabbitmq; its queues survive the restart. True if it was
+ * started, false if it was running (a box's).
+ */
+export async function startRabbitmq(): Promise<boolean> {
     const pki = ensurePki(BOX);
     const kube = new Kube(SERVER, pki);
     try {
-        await startService(RABBITMQ, boxContext(pki, kube, [], false), supervisor);
+        return await startService(RABBITMQ, boxContext(pki, kube, [], false), supervisor);
     } finally {
         kube.close();
     }
 }
 
-/** Stops RabbitMQ alone (a clean shutdown: durable queues and persistent messages stay on disk). */
-export async function stopRabbitmq(): Promise<void> {
+/**
+ * Stops RabbitMQ alone (a clean shutdown: durable queues and persistent messages stay on disk). `andEpmd` also
+ * stops the Erlang port mapper it started, which stays for a restart otherwise.
+ */
+export async function stopRabbitmq(opts: { andEpmd?: boolean } = {}): Promise<void> {
     await supervisor.stop(RABBITMQ.name, RABBITMQ.stopSeconds ?? 30);
+    if (opts.andEpmd) RABBITMQ.down?.();
 }
 
 /**
