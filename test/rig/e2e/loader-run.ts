@@ -7,10 +7,11 @@
  * Secret's config.yml and the logging ConfigMap as read-only files readable by the pod's user only, /tmp a tmpfs,
  * the pod name as host name; and on deletion, the preStop hook, then SIGTERM and SIGKILL at the grace period's end.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { KubeObject } from "../box/kube";
+import { docker } from "../hosts/hosts";
 import { E2E } from "./env";
 
 /** A loader's objects as the program declares them (recorded inputs). */
@@ -32,10 +33,6 @@ export interface LoaderPod {
 
 const LABEL = "swh-e2e.loader-pod";
 const RUN_DIR = path.join(E2E, "loader-pods");
-
-function docker(args: string[]): string {
-    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
 
 /** A Kubernetes binary quantity as Docker and tmpfs take it: 20Gi → 20g. */
 function dockerSize(quantity: string): string {
@@ -151,13 +148,14 @@ export function deleteLoaderPod(objects: LoaderObjects, pod: LoaderPod): Deletio
     const preStopSeconds = (Date.now() - started) / 1000;
     const left = Math.max(2, Math.ceil(grace - preStopSeconds));
     spawnSync("docker", ["stop", "-t", String(left), pod.name], { stdio: "ignore" });
-    const exitCode = Number(docker(["inspect", "-f", "{{.State.ExitCode}}", pod.name]));
+    const exitCode = Number(docker(["inspect", "-f", "{{.State.ExitCode}}", pod.name]).trim());
     return { preStopSeconds, exitCode };
 }
 
 /** Removes the loader's stand-in pods and their files. */
 export function removeLoaderPods(deployment: string): void {
     const ids = docker(["ps", "-aq", "--filter", `label=${LABEL}=${deployment}`])
+        .trim()
         .split("\n")
         .filter(Boolean);
     if (ids.length) spawnSync("docker", ["rm", "-f", ...ids], { stdio: "ignore" });

@@ -45,12 +45,7 @@ export async function startPrometheus(dir: string, port: number, targets: string
             data: { result: { metric: Record<string, string>; value: [number, string] }[] };
         };
         if (body.status !== "success") throw new Error(`${expr}: ${body.error ?? body.status}`);
-        return (body.data.result as { metric: Record<string, string>; value: [number, string] }[]).map(
-            (s) => ({
-                metric: s.metric,
-                value: Number(s.value[1]),
-            }),
-        );
+        return body.data.result.map((s) => ({ metric: s.metric, value: Number(s.value[1]) }));
     };
     await until("Prometheus", 60, async () => {
         if (failed) throw new Error(`prometheus: ${failed.message}; apt-get install prometheus`);
