@@ -113,10 +113,18 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
                 return atZero(s) ? s : undefined;
             });
             assert.equal(s.desired, 0);
-            const c = await until(`${l.loader}'s ScaledObject conditions`, 30, async () => {
-                const c = await scaledObjectConditions(box.kube, l.namespace, `loader-${l.loader}`);
-                return c.Ready === "True" && c.Active ? c : undefined;
-            });
+            // KEDA creates the conditions as Unknown and decides Active at the scale loop's first poll, which can
+            // come after Ready (CI saw Ready True with Active still Unknown right after the stack's update).
+            const c = await until(
+                `${l.loader}'s ScaledObject Ready and Active decided`,
+                l.pollingInterval + 30,
+                async () => {
+                    const c = await scaledObjectConditions(box.kube, l.namespace, `loader-${l.loader}`);
+                    return c.Ready === "True" && (c.Active === "True" || c.Active === "False")
+                        ? c
+                        : undefined;
+                },
+            );
             assert.equal(c.Active, "False", `${l.loader}: idle queues must not activate the ScaledObject`);
         }
     });
