@@ -276,7 +276,7 @@ function componentArgs(
                   elasticsearchPassword: secrets.elasticsearchPassword,
               }
             : undefined,
-        loaders: cfg.loaders.map(({ packages, image, baseImage: ownBase, ...settings }) => ({
+        loaders: cfg.loaders.map(({ packages, image, baseImage: ownBase, imagePullSecret, ...settings }) => ({
             loader: settings.loader,
             prebuiltImage: image,
             build: packages && {
@@ -290,7 +290,8 @@ function componentArgs(
             scaled: {
                 ...settings,
                 brokerSecret: secretMode,
-                // The pods pull what was pushed with the registry's login, with the same credentials.
+                // The pods pull what was pushed with the registry's login, with the same credentials; a prebuilt
+                // image from a private registry, with a Secret made out of band (imagePullSecret "existing").
                 ...(packages && imageSettings.username !== undefined
                     ? {
                           imagePullSecret: secretMode,
@@ -300,7 +301,7 @@ function componentArgs(
                               password: secrets.registryPassword!,
                           },
                       }
-                    : {}),
+                    : { imagePullSecret }),
                 amqpUrl: secrets.brokerAmqpUrl,
                 managementUrl: secrets.brokerManagementUrl,
                 sentryDsn: secrets.sentryDsn,
@@ -410,7 +411,7 @@ function crossChecks(cfg: StructuredConfig, problems: string[]): NodeCapacity[] 
     }
     const seenLoaders = new Map<string, number>();
     const plans: [number, LoaderPlan][] = [];
-    cfg.loaders.forEach(({ packages, image, baseImage: _baseImage, ...settings }, i) => {
+    cfg.loaders.forEach(({ packages, image, baseImage: _baseImage, imagePullSecret, ...settings }, i) => {
         const first = seenLoaders.get(settings.loader);
         if (first !== undefined) {
             problems.push(
@@ -426,6 +427,12 @@ function crossChecks(cfg: StructuredConfig, problems: string[]): NodeCapacity[] 
         }
         if (packages && image) {
             problems.push(`${keyOf(`loaders[${i}].image`)}: expected either image or packages, not both`);
+        }
+        if (packages && imagePullSecret) {
+            problems.push(
+                `${keyOf(`loaders[${i}].imagePullSecret`)}: expected only with a prebuilt image; a loader built ` +
+                    "here pulls with the login it was pushed with (images.username), e.g. remove the key",
+            );
         }
         const plan = collect(problems, () => planLoader(settings, under(`loaders[${i}]`), pool?.nodes));
         if (plan) plans.push([i, plan]);

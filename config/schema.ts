@@ -40,6 +40,15 @@ export const loaderSchema = loaderSettingsSchema
         baseImage: imageReference
             .optional()
             .describe("Base image of this loader's build. Defaults to images.baseImage."),
+        imagePullSecret: z
+            .enum(["existing"])
+            .optional()
+            .describe(
+                "A prebuilt `image` from a registry that asks for a login: the pods pull it with the Secret " +
+                    "`loader-<type>-registry` (kubernetes.io/dockerconfigjson), made out of band in the loader's " +
+                    "namespace (`kubectl create secret docker-registry`). A loader built here needs none: it pulls " +
+                    "with images.username's login.",
+            ),
     });
 
 export const observabilitySchema = observabilityStackSchema

@@ -313,6 +313,21 @@ const MALFORMED: [string, (d: Doc) => Doc, RegExp][] = [
         /^elastic-workers:loaders\[0\]\.image: expected a digest-pinned image \(repository@sha256:<64 hex>\) or a tag other than latest/,
     ],
     [
+        "a pull Secret of its own for a loader built here",
+        (d) => set(d, [...git, "imagePullSecret"], "existing"),
+        /^elastic-workers:loaders\[0\]\.imagePullSecret: expected only with a prebuilt image; .*images\.username/,
+    ],
+    [
+        "a pull Secret the config cannot make",
+        (d) =>
+            set(
+                set(set(d, [...git, "packages"], undefined), [...git, "image"], "r.test/swh/loader_git:v1"),
+                [...git, "imagePullSecret"],
+                "create",
+            ),
+        /^elastic-workers:loaders\[0\]\.imagePullSecret: .*"existing"/,
+    ],
+    [
         "prebuilt image without a tag",
         (d) =>
             set(set(d, [...git, "packages"], undefined), [...git, "image"], "127.0.0.1:5055/swh/loader_git"),
@@ -544,6 +559,20 @@ describe("stack config validation", () => {
             assert.equal(l.scaled.imagePullSecret, l.build ? "existing" : undefined, l.loader);
         }
         assert.ok(cfg.loaders.some((l) => l.build));
+    });
+
+    it("pulls a prebuilt private image with the Secret made out of band, and a public one with none", () => {
+        const prebuilt = `r.test/swh/loader_git@sha256:${"a".repeat(64)}`;
+        const asPrebuilt = (d: Doc) =>
+            set(set(d, [...git, "packages"], undefined), [...git, "image"], prebuilt);
+        const [withSecret] = loadConfig(
+            source(set(asPrebuilt(staging()), [...git, "imagePullSecret"], "existing")),
+        ).loaders;
+        assert.equal(withSecret.prebuiltImage, prebuilt);
+        assert.equal(withSecret.scaled.imagePullSecret, "existing");
+        assert.equal(withSecret.scaled.registry, undefined, "no credentials: the Secret is made out of band");
+        const [publicImage] = loadConfig(source(asPrebuilt(staging()))).loaders;
+        assert.equal(publicImage.scaled.imagePullSecret, undefined);
     });
 
     it("reports every problem at once", () => {
