@@ -4,6 +4,7 @@
  */
 import { strict as assert } from "assert";
 import { planLoader } from "../../components/keda-scaled-loader/plan";
+import { HpaBehavior } from "../../components/keda-scaled-loader/args";
 import {
     AT_MOST_ONCE_QUEUE_VALUE,
     PROFILES,
@@ -281,7 +282,7 @@ describe("scaling benchmark: strategies", () => {
     const fits = { git: 10, svn: 4 };
     const strategy = (name: string) => STRATEGIES.find((s) => s.name === name)!;
 
-    it("runs project, at-most-once, cpu-hpa and fixed by default, the rejected fast-up only when asked", () => {
+    it("runs project, at-most-once, cpu-hpa and fixed by default, the tuning candidates only when asked", () => {
         assert.deepEqual(
             STRATEGIES.filter((s) => s.byDefault).map((s) => s.name),
             ["project", "at-most-once", "cpu-hpa", "fixed"],
@@ -326,6 +327,8 @@ describe("scaling benchmark: strategies", () => {
                 ["cpu-hpa", 1, false, true],
                 ["fixed", 5, false, false],
                 ["fast-up", 0, true, false],
+                ["follow", 0, true, false],
+                ["settle", 0, true, false],
             ],
         );
     });
@@ -341,5 +344,30 @@ describe("scaling benchmark: strategies", () => {
         const defaults = planLoader({ loader: "git", queues: ["g"] }, (field) => field).hpaBehavior;
         assert.deepEqual(l.hpaBehavior.scaleDown, defaults.scaleDown);
         assert.notDeepEqual(l.hpaBehavior.scaleUp, defaults.scaleUp);
+    });
+
+    it("follow scales up as fast-up does, and down to the target in one sync with no stabilisation window", () => {
+        const [git] = loadersConfig(strategy("follow"), stack, fits, ["git"]);
+        const plan = planLoader(git as Parameters<typeof planLoader>[0], (field) => field);
+        assert.deepEqual(plan.hpaBehavior, {
+            scaleUp: {
+                stabilizationWindowSeconds: 0,
+                policies: [{ type: "Pods", value: 100, periodSeconds: 15 }],
+            },
+            scaleDown: {
+                stabilizationWindowSeconds: 0,
+                policies: [{ type: "Percent", value: 100, periodSeconds: 15 }],
+            },
+        });
+    });
+
+    it("settle is follow with a 30 s scale-down stabilisation window", () => {
+        const behavior = (name: string) =>
+            (loadersConfig(strategy(name), stack, fits, ["git"])[0] as { hpaBehavior: HpaBehavior })
+                .hpaBehavior;
+        assert.deepEqual(behavior("settle"), {
+            ...behavior("follow"),
+            scaleDown: { ...behavior("follow").scaleDown, stabilizationWindowSeconds: 30 },
+        });
     });
 });

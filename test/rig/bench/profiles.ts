@@ -2,6 +2,7 @@
  * What the scaling benchmark runs, as data: the backlog profiles, and the strategies each is run under (how a
  * strategy changes the stack's loaders, where its loaders rest before a run, whether it scales to zero).
  */
+import { HpaBehavior } from "../../../components/keda-scaled-loader/args";
 import { planLoader } from "../../../components/keda-scaled-loader/plan";
 
 /** Every task sleeps this long. */
@@ -55,10 +56,34 @@ export function publishedTasks(p: Profile, loader?: string): number {
  * A tuning candidate the benchmark rejected, kept to re-run the comparison: scale up to the queue's target in
  * one HPA sync (the defaults allow 4 pods per 15 s), the default scale-down.
  */
-export const FAST_UP_HPA_BEHAVIOR = {
+export const FAST_UP_HPA_BEHAVIOR: HpaBehavior = {
     // The component's default behaviour, as planLoader resolves it for a loader that sets none.
     ...planLoader({ loader: "bench", queues: ["bench"] }, (field) => field).hpaBehavior,
     scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Pods", value: 100, periodSeconds: 15 }] },
+};
+
+/**
+ * A tuning candidate the benchmark rejected for the at-least-once signal (waiting + running tasks): replicas
+ * follow it both ways, up to the target in one HPA sync and down to it in one sync with no stabilisation window.
+ * It pays less on a steady flow, but stops busy workers there: a pod marked idle takes the flow's next task
+ * before its SIGTERM comes.
+ */
+export const FOLLOW_HPA_BEHAVIOR: HpaBehavior = {
+    scaleUp: FAST_UP_HPA_BEHAVIOR.scaleUp,
+    scaleDown: {
+        stabilizationWindowSeconds: 0,
+        policies: [{ type: "Percent", value: 100, periodSeconds: 15 }],
+    },
+};
+
+/**
+ * FOLLOW_HPA_BEHAVIOR with a scale-down stabilisation window of two HPA syncs, so a steady flow's dips between
+ * two tasks take no worker while a drained burst still goes down in one step. Rejected too: it still stopped a
+ * busy worker on the trickle.
+ */
+export const SETTLE_HPA_BEHAVIOR: HpaBehavior = {
+    ...FOLLOW_HPA_BEHAVIOR,
+    scaleDown: { ...FOLLOW_HPA_BEHAVIOR.scaleDown, stabilizationWindowSeconds: 30 },
 };
 
 /** Tasks per replica of the at-most-once baseline: what Pulumi.box.yaml had before (SWH's 10, scaled to the box). */
@@ -71,7 +96,7 @@ export const CPU_TARGET_PERCENT = 80;
 export type LoaderEntry = Record<string, unknown>;
 
 export interface Strategy {
-    name: "project" | "at-most-once" | "fast-up" | "fixed" | "cpu-hpa";
+    name: "project" | "at-most-once" | "fast-up" | "follow" | "settle" | "fixed" | "cpu-hpa";
     what: string;
     /** A profile's loader's stack entry under this strategy; `share` is its fixed replica count. */
     loader(l: LoaderEntry, share: number): LoaderEntry;
@@ -83,6 +108,19 @@ export interface Strategy {
     cpuHpa: boolean;
     /** Run when --strategies does not name any. */
     byDefault: boolean;
+}
+
+/** The project's configuration with another HPA behaviour: a tuning candidate. */
+function tuning(name: Strategy["name"], behaviour: string, hpaBehavior: HpaBehavior): Strategy {
+    return {
+        name,
+        what: `the project's configuration with ${behaviour}`,
+        loader: (l) => ({ ...l, hpaBehavior }),
+        resting: () => 0,
+        scalesToZero: true,
+        cpuHpa: false,
+        byDefault: false,
+    };
 }
 
 export const STRATEGIES: Strategy[] = [
@@ -125,15 +163,10 @@ export const STRATEGIES: Strategy[] = [
         cpuHpa: false,
         byDefault: true,
     },
-    {
-        name: "fast-up",
-        what: "the project's configuration with the rejected FAST_UP_HPA_BEHAVIOR",
-        loader: (l) => ({ ...l, hpaBehavior: FAST_UP_HPA_BEHAVIOR }),
-        resting: () => 0,
-        scalesToZero: true,
-        cpuHpa: false,
-        byDefault: false,
-    },
+    // Tuning candidates (docs/benchmark.md, "Tuning the defaults"), run only when named.
+    tuning("fast-up", "the rejected FAST_UP_HPA_BEHAVIOR", FAST_UP_HPA_BEHAVIOR),
+    tuning("follow", "the rejected FOLLOW_HPA_BEHAVIOR", FOLLOW_HPA_BEHAVIOR),
+    tuning("settle", "the rejected SETTLE_HPA_BEHAVIOR", SETTLE_HPA_BEHAVIOR),
 ];
 
 /**

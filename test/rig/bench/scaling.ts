@@ -1,11 +1,13 @@
 /**
- * npm run bench:scaling [-- --only burst,trickle,two-loaders] [--strategies project,at-most-once,fast-up,cpu-hpa,fixed]
+ * npm run bench:scaling [-- --only burst,trickle,two-loaders] [--strategies project,at-most-once,fast-up,follow,settle,cpu-hpa,fixed]
  *
  * Runs the backlog profiles (profiles.ts) in the box (test/rig/box) under each scaling strategy, deployed by
  * the real engine:
  *   project  this project's configuration (Pulumi.box.yaml with the component defaults for HPA behaviour)
  *   at-most-once  SWH's early ack at the box's earlier queue value (the project's configuration before)
  *   fast-up  the same with a rejected tuning candidate (FAST_UP_HPA_BEHAVIOR), not run unless asked for
+ *   follow   the same with a candidate that scales down as fast as up (FOLLOW_HPA_BEHAVIOR), only when asked for
+ *   settle   follow with a 30 s scale-down stabilisation window (SETTLE_HPA_BEHAVIOR), only when asked for
  *   fixed    replicas fixed at the max (minReplicas = maxReplicas, no scale to zero)
  *   cpu-hpa  a plain CPU-based HPA (autoscaling/v2, 80 % of the CPU request, min 1, Kubernetes' default
  *            behaviour) instead of the ScaledObject: the real HPA and metrics-server; kwok reports each pod's CPU
