@@ -276,42 +276,58 @@ function componentArgs(
                   elasticsearchPassword: secrets.elasticsearchPassword,
               }
             : undefined,
-        loaders: cfg.loaders.map(({ packages, image, baseImage: ownBase, imagePullSecret, ...settings }) => ({
-            loader: settings.loader,
-            prebuiltImage: image,
-            build: packages && {
+        loaders: cfg.loaders
+            .map(splitLoader)
+            .map(({ packages, image, baseImage: ownBase, imagePullSecret, settings }) => ({
                 loader: settings.loader,
-                packages,
-                ...imageSettings,
-                baseImage: ownBase ?? baseImage,
-                repository: `${namespace}/loader_${settings.loader}`,
-                password: secrets.registryPassword,
-            },
-            scaled: {
-                ...settings,
-                brokerSecret: secretMode,
-                // The pods pull what was pushed with the registry's login, with the same credentials; a prebuilt
-                // image from a private registry, with a Secret made out of band (imagePullSecret "existing").
-                ...(packages && imageSettings.username !== undefined
-                    ? {
-                          imagePullSecret: secretMode,
-                          registry: {
-                              server: imageSettings.registry,
-                              username: imageSettings.username,
-                              password: secrets.registryPassword!,
-                          },
-                      }
-                    : { imagePullSecret }),
-                amqpUrl: secrets.brokerAmqpUrl,
-                managementUrl: secrets.brokerManagementUrl,
-                sentryDsn: secrets.sentryDsn,
-                sentryEnvironment: secrets.sentryDsn ? program.environment : undefined,
-                capacity: nodes,
-            },
-        })),
+                prebuiltImage: image,
+                build: packages && {
+                    loader: settings.loader,
+                    packages,
+                    ...imageSettings,
+                    baseImage: ownBase ?? baseImage,
+                    repository: `${namespace}/loader_${settings.loader}`,
+                    password: secrets.registryPassword,
+                },
+                scaled: {
+                    ...settings,
+                    brokerSecret: secretMode,
+                    // The pods pull what was pushed with the registry's login, with the same credentials; a
+                    // prebuilt image from a private registry, with a Secret made out of band ("existing").
+                    ...(packages && imageSettings.username !== undefined
+                        ? {
+                              imagePullSecret: secretMode,
+                              registry: {
+                                  server: imageSettings.registry,
+                                  username: imageSettings.username,
+                                  password: secrets.registryPassword!,
+                              },
+                          }
+                        : { imagePullSecret }),
+                    amqpUrl: secrets.brokerAmqpUrl,
+                    managementUrl: secrets.brokerManagementUrl,
+                    sentryDsn: secrets.sentryDsn,
+                    sentryEnvironment: secrets.sentryDsn ? program.environment : undefined,
+                    capacity: nodes,
+                },
+            })),
         kubernetes: cfg.kubernetes,
         secrets,
     };
+}
+
+/**
+ * A loader entry's stack-only keys (how its image is had and pulled) apart from its KedaScaledLoader settings:
+ * the one place that knows which keys the stack adds to the component's.
+ */
+function splitLoader({
+    packages,
+    image,
+    baseImage,
+    imagePullSecret,
+    ...settings
+}: StructuredConfig["loaders"][number]) {
+    return { packages, image, baseImage, imagePullSecret, settings };
 }
 
 /** Namespaces a loader must not take: the cluster's own, Rancher's, and the stack's other components'. */
@@ -411,7 +427,7 @@ function crossChecks(cfg: StructuredConfig, problems: string[]): NodeCapacity[] 
     }
     const seenLoaders = new Map<string, number>();
     const plans: [number, LoaderPlan][] = [];
-    cfg.loaders.forEach(({ packages, image, baseImage: _baseImage, imagePullSecret, ...settings }, i) => {
+    cfg.loaders.map(splitLoader).forEach(({ packages, image, imagePullSecret, settings }, i) => {
         const first = seenLoaders.get(settings.loader);
         if (first !== undefined) {
             problems.push(
