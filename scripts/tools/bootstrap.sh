@@ -91,6 +91,12 @@ installed() {
     return 1
 }
 
+# link TARGET LINK: (re)makes LINK only when it points elsewhere. .ci/run builds the box's tools while the first
+# e2e files run the others, and ln -sf removes a link before it makes it again.
+link() {
+    [ "$(readlink "$2" 2>/dev/null)" = "$1" ] || ln -sf "$1" "$2"
+}
+
 # build NAME VERSION "BINARY..." MODULE@VERSION [extra module@version ...] -- "MAIN_PACKAGE..." [LDFLAGS]
 # Builds the main packages (one binary each, named after the package's last element; BUILT:NAME renames one)
 # in a consumer module that
@@ -109,7 +115,7 @@ build() {
     n=$((n + 1))
     local only=${binaries#*:} found
     if [ "$only" = "$binaries" ] && [ "${binaries% *}" = "$binaries" ] && found=$(installed "$binaries" "$version"); then
-        ln -sf "$found" "$bin/$binaries"
+        link "$found" "$bin/$binaries"
         echo "[$n/$total] $name $version: using the installed $found"
         return 0
     fi
@@ -151,7 +157,7 @@ build() {
         rm -rf "$dir.tmp"
         echo "[$n/$total] $name $version: built in $(($(date +%s) - began))s"
     fi
-    for b in $binaries; do ln -sf "$dir/${b#*:}" "$bin/${b#*:}"; done
+    for b in $binaries; do link "$dir/${b#*:}" "$bin/${b#*:}"; done
 }
 
 build pulumi "$PULUMI_VERSION" pulumi \
@@ -318,7 +324,7 @@ YAML
     mv "$src/dist/otelcol-swh" "$otelcol"
     echo "[$n/$total] otelcol $OTELCOL_VERSION: built in $(($(date +%s) - began))s"
 fi
-ln -sf "$otelcol" "$bin/otelcol-swh"
+link "$otelcol" "$bin/otelcol-swh"
 fi
 
 if want pulumi; then
