@@ -59,6 +59,9 @@ export function envConfigMap(plan: LoaderPlan): inputs.core.v1.ConfigMap {
             STATSD_PORT: String(plan.statsd.port),
             STATSD_TAGS: `deployment:${plan.baseName}`,
             WORKER_MODE: plan.mode === "job" ? "oneshot" : "worker",
+            // A Job's pod that finds no task stops after two polls (KEDA started a Job per message it counted,
+            // and another pod took it), rather than holding its slot until the Job's deadline.
+            ...(plan.mode === "job" ? { ONESHOT_IDLE_SECONDS: String(2 * plan.pollingInterval) } : {}),
             SWH_STOP_WITNESS: STOP_WITNESS,
             ...(plan.logFormat === "json" ? { SWH_LOG_CONFIG: `${LOGGING_DIR}/${LOGGING_FILE}` } : {}),
             // As swh-charts: errors reach Sentry as task failures, not once more as each error log line.

@@ -1,5 +1,6 @@
 """Build-time check of a loader image: the worker's task modules import, and its tasks take the delivery
-settings from config.yml (swh_elastic_worker). A failure fails the image build, not a pod.
+settings from config.yml (swh_elastic_worker); the ScaledJob pods' app (swh_elastic_oneshot) imports too. A
+failure fails the image build, not a pod.
 
 Run with no worker config: each setting then reads Celery's default, which the tasks must show.
 """
@@ -7,6 +8,8 @@ Run with no worker config: each setting then reads Celery's default, which the t
 import sys
 
 from swh_elastic_worker import app
+
+import swh_elastic_oneshot  # noqa: F401,E402  (job mode's app: the same SWH app, one task per worker)
 
 app.loader.import_default_modules()
 tasks = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}

@@ -18,6 +18,7 @@ import {
     LoaderObjects,
     LoaderPod,
     deleteLoaderPod,
+    podExit,
     podLog,
     removeLoaderPods,
     startLoaderPod,
@@ -282,23 +283,38 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
             ]).trim().split("\n"); // prettier-ignore
         }
 
-        before(async function () {
-            image = /image git: (\S+)/.exec(first.out)![1];
-            execFileSync("docker", ["pull", "-q", image], { stdio: ["ignore", "ignore", "inherit"] });
-            fs.rmSync(dir, { recursive: true, force: true });
-            fs.mkdirSync(origins, { recursive: true });
+        /**
+         * The git loader's objects in job mode (a KEDA ScaledJob), polling every 5 s so a pod that finds no task
+         * stops after 10 s: startLoaderPod reads the Job's pod template where the Deployment's would be.
+         */
+        async function jobModeObjects(): Promise<LoaderObjects> {
+            const { recorder } = await loaderProgram({ mode: "job", pollingInterval: 5 });
+            const job = recorder.named("loader-git-scaledjob").inputs;
+            return {
+                deployment: { metadata: job.metadata, spec: { template: job.spec.jobTargetRef.template } },
+                env: recorder.named("loader-git-env").inputs,
+                broker: recorder.named("loader-git-broker").inputs,
+                logging: recorder.named("loader-git-logging").inputs,
+            };
+        }
 
-            // The program on the local stack's config as for a cluster: it then holds the broker Secret, here with
-            // the box's RabbitMQ, and the loaders' storage is the RPC server below.
-            startedRabbitmq = await startRabbitmq();
+        /**
+         * The program on the local stack's config as for a cluster, its git loader changed by `change`: it then
+         * holds the broker Secret, here with the box's RabbitMQ, and the loaders' storage is the RPC server below.
+         */
+        async function loaderProgram(change: Record<string, unknown> = {}) {
             const rabbit = rabbitCredentials();
             // rabbitCredentials reads the box stack's config, selecting it: the local stack is this file's.
             await selectStack(LOCAL_STACK);
             const config = stackConfig("Pulumi.local.yaml");
             const loaders = JSON.parse(config["elastic-workers:loaders"]);
-            loaders[0].workerConfig = { storage: { cls: "remote", url: storageUrl } };
+            loaders[0] = {
+                ...loaders[0],
+                workerConfig: { storage: { cls: "remote", url: storageUrl } },
+                ...change,
+            };
             queues = loaders[0].queues;
-            const { recorder } = await runProgram(
+            return runProgram(
                 {
                     ...config,
                     "elastic-workers:loaders": JSON.stringify(loaders),
@@ -306,6 +322,17 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
                 },
                 { ...FAKE_SECRETS, brokerAmqpUrl: rabbit.amqpUrl, brokerManagementUrl: rabbit.managementUrl },
             );
+        }
+
+        before(async function () {
+            image = /image git: (\S+)/.exec(first.out)![1];
+            execFileSync("docker", ["pull", "-q", image], { stdio: ["ignore", "ignore", "inherit"] });
+            fs.rmSync(dir, { recursive: true, force: true });
+            fs.mkdirSync(origins, { recursive: true });
+
+            startedRabbitmq = await startRabbitmq();
+            const rabbit = rabbitCredentials();
+            const { recorder } = await loaderProgram();
             objects = {
                 deployment: recorder.named("loader-git-deployment").inputs,
                 env: recorder.named("loader-git-env").inputs,
@@ -470,6 +497,53 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
                 ["full"],
             );
             assert.deepEqual(o.branches["refs/heads/main"], { type: "revision", target: big.head });
+        });
+
+        it("a ScaledJob's pod (job mode) runs one task and exits 0, leaving the next message to the next Job; one that finds none exits after its idle time", async () => {
+            // The Deployment's pods would take the tasks: only Jobs' pods consume from here on.
+            for (const p of pods) spawnSync("docker", ["rm", "-f", p.name], { stdio: "ignore" });
+            const jobs = await jobModeObjects();
+            const idle = Number(jobs.env.data.ONESHOT_IDLE_SECONDS);
+            const repos = [10, 30].map((n, i) => makeRepository(origins, `job${i}`, n));
+            const urls = repos.map((r) => gitUrl(r.name));
+            const ids = publish(urls);
+            const runJob = async (name: string, seconds: number) => {
+                const pod = startLoaderPod(jobs, image, name, { [jobs.env.data.STATSD_HOST]: "127.0.0.1" });
+                const started = Date.now();
+                const exit = await waitFor(`${name} to exit`, seconds, () => podExit(pod));
+                const log = podLog(pod);
+                return {
+                    exit,
+                    log,
+                    seconds: (Date.now() - started) / 1000,
+                    tasks: log.match(/succeeded in/g) ?? [],
+                };
+            };
+            const first = await runJob("loader-git-job-0", 180);
+            const second = await runJob("loader-git-job-1", 180);
+            for (const [i, job] of [first, second].entries()) {
+                console.log(
+                    `      job pod ${i}: ${job.tasks.length} task, exit ${job.exit} after ${job.seconds.toFixed(1)} s`,
+                );
+                assert.equal(job.exit, 0);
+                assert.equal(job.tasks.length, 1, `job pod ${i} ran one task`);
+                assert.match(job.log, /Canceling queue/, "it stops consuming when its task starts");
+                assert.match(job.log, new RegExp(`\\[${ids[i]}\\] succeeded in`), "in the order published");
+            }
+            const s = stored(urls);
+            for (const u of urls)
+                assert.deepEqual(
+                    s[u].visits.map((v) => v.status),
+                    ["full"],
+                    `${u}: one visit, full`,
+                );
+            const none = await runJob("loader-git-job-2", idle + 120);
+            console.log(
+                `      job pod with no task: exit ${none.exit} after ${none.seconds.toFixed(1)} s (idle ${idle} s)`,
+            );
+            assert.equal(none.exit, 0);
+            assert.doesNotMatch(none.log, /received/);
+            assert.ok(none.seconds >= idle, `it waited its idle time (${idle} s) for a task`);
         });
     });
 

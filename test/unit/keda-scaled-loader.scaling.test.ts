@@ -92,6 +92,13 @@ describe("loader builders", () => {
         assert.equal(spec.jobTargetRef.activeDeadlineSeconds, 36300);
         assert.equal(spec.jobTargetRef.template.spec!.restartPolicy, "Never");
         assert.equal(env.data.WORKER_MODE, "oneshot");
+        // A pod that finds no task (another took it) stops after two of KEDA's polls (30 s by default).
+        assert.equal(env.data.ONESHOT_IDLE_SECONDS, "60");
+        assert.equal(
+            objectsOf(base).env.data.ONESHOT_IDLE_SECONDS,
+            undefined,
+            "deployment mode waits for work",
+        );
     });
 
     it("ScaledJob mode at most once: KEDA's accurate strategy (early ack takes the running Jobs' tasks off the queue)", () => {

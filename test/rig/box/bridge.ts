@@ -40,6 +40,8 @@ interface Worker {
     terminating: boolean;
     /** Killed with its node (or its pod force-deleted). */
     lost?: boolean;
+    /** It exited 0 (a Job's pod then Succeeded). */
+    succeeded?: boolean;
     /** The CPU usage last reported for the pod (kwok.x-k8s.io/usage-cpu). */
     reportedCpu?: string;
     killTimer?: NodeJS.Timeout;
@@ -73,6 +75,9 @@ async function podSettings(pod: KubeObject) {
         broker: String(task_broker),
         queues: (task_queues as string[]).map(String),
         celery,
+        // A ScaledJob's pod (job mode): one task, then the worker exits and the pod completes.
+        oneshot: env.WORKER_MODE === "oneshot",
+        oneshotIdleSeconds: env.ONESHOT_IDLE_SECONDS,
         concurrency: env.CONCURRENCY ?? "1",
         maxTasksPerChild: env.MAX_TASKS_PER_CHILD ?? "5",
         logLevel: env.SWH_LOG_LEVEL ?? "INFO",
@@ -117,8 +122,8 @@ async function startWorker(pod: KubeObject): Promise<void> {
         "worker",
         "--queues",
         s.queues.join(","),
-        "--concurrency",
-        s.concurrency,
+        // As the image's entrypoint: a oneshot worker runs its one task in the worker process itself.
+        ...(s.oneshot ? ["--pool", "solo", "--concurrency", "1"] : ["--concurrency", s.concurrency]),
         "-O",
         "fair",
         "--max-tasks-per-child",
@@ -143,6 +148,8 @@ async function startWorker(pod: KubeObject): Promise<void> {
             BOX_QUEUES: s.queues.join(","),
             BOX_CELERY_SETTINGS: JSON.stringify(s.celery),
             BOX_POD: pod.metadata.name,
+            BOX_WORKER_MODE: s.oneshot ? "oneshot" : "worker",
+            ...(s.oneshotIdleSeconds ? { ONESHOT_IDLE_SECONDS: s.oneshotIdleSeconds } : {}),
             PYTHONPATH: IMAGE_LIB,
             POD_NAME: pod.metadata.name,
             POD_NAMESPACE: pod.metadata.namespace,
@@ -170,6 +177,7 @@ async function startWorker(pod: KubeObject): Promise<void> {
     };
     proc.on("exit", (code, signal) => {
         w.exited = true;
+        w.succeeded = code === 0;
         fs.rmSync(pidFile, { force: true });
         // A killed process leaves its busy flag behind.
         for (const f of fs.readdirSync(BUSY_DIR))
@@ -259,6 +267,13 @@ async function reconcile(): Promise<void> {
             continue;
         }
         if (pod.status?.phase !== "Running") continue;
+        if (w && w.exited && pod.spec.restartPolicy === "Never") {
+            // A Job's pod: its container's end is the pod's, which the Job controller counts.
+            const phase = w.succeeded ? "Succeeded" : "Failed";
+            await kube.mergePatch(`${podPath}/status`, { status: { phase } });
+            log(`${pod.metadata.namespace}/${pod.metadata.name}: ${phase}`);
+            continue;
+        }
         if (w && w.exited) {
             // restartPolicy Always, with a short back-off.
             if (!restartAfter.has(uid)) restartAfter.set(uid, Date.now() + 2000);

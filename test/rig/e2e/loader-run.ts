@@ -129,6 +129,14 @@ export function podLog(pod: LoaderPod): string {
     return `${r.stdout}${r.stderr}`;
 }
 
+/** The pod's container's exit code once it has stopped; undefined while it runs. */
+export function podExit(pod: LoaderPod): number | undefined {
+    const [running, code] = docker(["inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", pod.name])
+        .trim()
+        .split(" ");
+    return running === "false" ? Number(code) : undefined;
+}
+
 /** What a pod's deletion did: how long its preStop ran, and its container's exit code. */
 export interface Deletion {
     preStopSeconds: number;
