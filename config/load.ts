@@ -330,6 +330,14 @@ function splitLoader({
     return { packages, image, baseImage, imagePullSecret, settings };
 }
 
+/**
+ * A stack file's loader entry as read from its YAML, unchecked: its KedaScaledLoader settings (splitLoader's),
+ * for the tools that read stack files (the box, the benchmark). Taking only the keys apart needs no check.
+ */
+export function loaderSettings(entry: Record<string, unknown>): Record<string, unknown> {
+    return splitLoader(entry as StructuredConfig["loaders"][number]).settings;
+}
+
 /** Namespaces a loader must not take: the cluster's own, Rancher's, and the stack's other components'. */
 function reservedNamespaces(cfg: StructuredConfig): Map<string, string> {
     return new Map([

@@ -4,17 +4,19 @@
  */
 import { strict as assert } from "assert";
 import { planLoader } from "../../components/keda-scaled-loader/plan";
-import { HpaBehavior } from "../../components/keda-scaled-loader/args";
 import {
     AT_MOST_ONCE_QUEUE_VALUE,
     PROFILES,
     STRATEGIES,
-    TASK_SECONDS,
+    TASK_REAL_SECONDS,
     fixedReplicas,
     loadersConfig,
     profileLoaders,
     publishedTasks,
+    realDuration,
+    scenario,
 } from "../rig/bench/profiles";
+import { BENCH_TIME_SCALE, boxSeconds } from "../rig/box/time-scale";
 import {
     Result,
     Run,
@@ -23,6 +25,8 @@ import {
     lostAndDuplicated,
     meanSlotUse,
     optimumSeconds,
+    percentile,
+    waits,
     scoreRun,
     table,
     workerSeconds,
@@ -52,25 +56,64 @@ describe("scaling benchmark: scoring", () => {
         assert.equal(optimumSeconds([{ tasks: 30, slots: 10 }], 15, 87), 102);
     });
 
-    it("gives the profiles' optima on the box's pool (git 10, svn 4)", () => {
+    it("gives the profiles' optima on the box's pool (git 10, svn 4), in box seconds at the bench's scale", () => {
         const fits: Record<string, number> = { git: 10, svn: 4 };
         const optimum = (name: string) => {
             const p = PROFILES.find((x) => x.name === name)!;
-            const last = Math.max(...p.publications.map((x) => x.at));
+            const last = Math.max(...p.publications.map((x) => x.at)) / BENCH_TIME_SCALE;
             return optimumSeconds(
                 profileLoaders(p).map((l) => ({ tasks: publishedTasks(p, l), slots: fits[l] })),
-                TASK_SECONDS,
+                boxSeconds(TASK_REAL_SECONDS, BENCH_TIME_SCALE),
                 last,
             );
         };
+        // Tasks of 5 min are 20 s in the box; the trickle's last arrives at 29 x 45 s = 21 min 45 s, 87 s.
         assert.deepEqual(
             PROFILES.map((p) => [p.name, publishedTasks(p), optimum(p.name)]),
             [
-                ["burst", 40, 60],
-                ["trickle", 30, 102],
-                ["two-loaders", 42, 90],
+                ["burst", 40, 80],
+                ["trickle", 30, 107],
+                ["two-loaders", 42, 120],
             ],
         );
+    });
+
+    it("states the real-time scenario each profile stands for, and its control periods in the box", () => {
+        assert.equal(realDuration(300), "5 min");
+        assert.equal(realDuration(1350), "22 min 30 s");
+        assert.equal(realDuration(5400), "1 h 30 min");
+        const burst = PROFILES[0];
+        assert.equal(
+            scenario(burst, 15),
+            "40 git loads of 5 min queued at once (a task 5 min, HPA sync 15 s, KEDA polling 30 s, cooldown 5 min); " +
+                "in the box at 1/15: a task 20 s, HPA sync 1 s, KEDA polling 2 s, cooldown 20 s",
+        );
+        assert.match(
+            scenario(PROFILES[1], 1),
+            /^a git load of 5 min every 45 s for 22 min 30 s \(real time: /,
+        );
+    });
+
+    it("measures the wait before each task starts, from its publication, and its 95th percentile", () => {
+        assert.equal(percentile([], 95), 0);
+        assert.equal(percentile([3, 1, 2], 50), 2);
+        // Nearest rank: of 20 values, the 19th.
+        assert.equal(
+            percentile(
+                [...Array(20).keys()].map((i) => i + 1),
+                95,
+            ),
+            19,
+        );
+        assert.equal(percentile([5], 95), 5);
+        const published = { a: T0, b: T0 + 3000, c: T0 + 3000 };
+        // c ran twice: its wait is to its first start; a warm worker's start before the clock counts as 0.
+        const w = waits(
+            [rec("a", 999.5, 1010), rec("b", 1005, 1015), rec("c", 1009, 1019), rec("c", 1020, 1030)],
+            published,
+        );
+        assert.deepEqual(w, [0, 2, 6]);
+        assert.throws(() => waits([rec("x", 1001, 1002)], published), /task x ran but its publication/);
     });
 
     it("counts worker-seconds from the start to the horizon, the last pods kept to its end", () => {
@@ -125,6 +168,7 @@ describe("scaling benchmark: scoring", () => {
             taskSeconds: 10,
             start: T0,
             lastPublish: T0,
+            published: { a: T0, b: T0, c: T0 },
             backlogs: [
                 {
                     loader: "git",
@@ -151,6 +195,8 @@ describe("scaling benchmark: scoring", () => {
             // Its own window: until it was back at rest, 30 s after the start.
             horizonS: 30,
             timeToFirstWorkerS: 2,
+            // Waits 2, 2 and 12 s.
+            waitP95S: 12,
             drainS: 22,
             optimumS: 20,
             drainOverOptimum: 1.1,
@@ -174,6 +220,7 @@ describe("scaling benchmark: scoring", () => {
             taskSeconds: 10,
             start: T0,
             lastPublish: T0,
+            published: { a: T0 },
             backlogs,
             pods: [at(0, 1), at(5, 1), at(10, 1), at(15, 1), at(20, 0)],
             backToZeroS: 10,
@@ -198,6 +245,7 @@ describe("scaling benchmark: scoring", () => {
             taskSeconds: 10,
             start: T0,
             lastPublish: T0,
+            published: { a: T0 },
             // The warm worker took the task before the publisher's clock started.
             backlogs: [{ loader: "git", tasks: 1, slots: 1, records: [rec("a", 999.8, 1009.8)] }],
             pods: [
@@ -218,6 +266,7 @@ describe("scaling benchmark: scoring", () => {
                     taskSeconds: 10,
                     start: T0,
                     lastPublish: T0,
+                    published: {},
                     backlogs: [{ loader: "git", tasks: 1, slots: 1, records: [] }],
                     pods: [],
                     backToZeroS: null,
@@ -237,6 +286,7 @@ describe("scaling benchmark: scoring", () => {
             workS: 600,
             horizonS: 75,
             timeToFirstWorkerS: 0,
+            waitP95S: 45,
             drainS: 60,
             optimumS: 60,
             drainOverOptimum: 1,
@@ -259,6 +309,7 @@ describe("scaling benchmark: scoring", () => {
             "10",
             "75",
             "0",
+            "45",
             "60",
             "60",
             "1",
@@ -276,30 +327,48 @@ describe("scaling benchmark: scoring", () => {
 
 describe("scaling benchmark: strategies", () => {
     const stack = [
-        { loader: "git", queues: ["g"], maxReplicas: 20 },
-        { loader: "svn", queues: ["s"], maxReplicas: 20 },
+        // The box's own seconds (Pulumi.box.yaml scales them by hand): dropped for the real-time defaults.
+        { loader: "git", queues: ["g"], maxReplicas: 20, pollingInterval: 2, cooldownPeriod: 10 },
+        { loader: "svn", queues: ["s"], maxReplicas: 20, taskTimeoutSeconds: 60 },
     ];
     const fits = { git: 10, svn: 4 };
     const strategy = (name: string) => STRATEGIES.find((s) => s.name === name)!;
+    /** A strategy's loaders in real time (scale 1), as the component plans them. */
+    const plans = (name: string, involved: string[]) =>
+        loadersConfig(strategy(name), stack, fits, involved, 1).map((l) =>
+            planLoader(l as Parameters<typeof planLoader>[0], (field) => field),
+        );
+    const defaults = planLoader({ loader: "git", queues: ["g"] }, (field) => field);
 
     it("runs project, at-most-once, cpu-hpa and fixed by default, the tuning candidates only when asked", () => {
         assert.deepEqual(
             STRATEGIES.filter((s) => s.byDefault).map((s) => s.name),
-            ["project", "at-most-once", "cpu-hpa", "fixed"],
+            ["project", "at-most-once", "scaled-job", "cpu-hpa", "fixed"],
         );
     });
 
+    it("puts every loader in real time, the component's defaults (SWH's), then in the box's time", () => {
+        for (const p of plans("project", ["git"])) {
+            assert.deepEqual(
+                [p.pollingInterval, p.cooldownPeriod, p.taskTimeoutSeconds, p.hpaBehavior],
+                [30, 300, defaults.taskTimeoutSeconds, defaults.hpaBehavior],
+            );
+        }
+        const [git, svn] = loadersConfig(strategy("project"), stack, fits, ["git"], BENCH_TIME_SCALE);
+        assert.deepEqual([git.pollingInterval, git.cooldownPeriod, svn.pollingInterval], [2, 20, 2]);
+        assert.equal(git.maxReplicas, 20);
+    });
+
     it("at-most-once is the component with SWH's early ack at the box's earlier queue value, which it accepts", () => {
-        const [git] = loadersConfig(strategy("at-most-once"), stack, fits, ["git"]);
-        assert.deepEqual(git, {
-            ...stack[0],
-            delivery: "at-most-once",
-            queueThreshold: AT_MOST_ONCE_QUEUE_VALUE,
-        });
-        const plan = planLoader(git as Parameters<typeof planLoader>[0], (field) => field);
-        assert.equal(plan.queueThreshold, 2);
+        const [git] = plans("at-most-once", ["git"]);
+        assert.deepEqual([git.delivery, git.queueThreshold], ["at-most-once", AT_MOST_ONCE_QUEUE_VALUE]);
         // The project's own default refuses that value: running tasks would count, and busy workers go.
         assert.throws(() => planLoader({ ...stack[0], queueThreshold: 2 }, (f) => f), /queueThreshold/);
+    });
+
+    it("scaled-job runs the profile's loaders in the component's job mode, one task per Job", () => {
+        const [git, svn] = plans("scaled-job", ["git"]);
+        assert.deepEqual([git.mode, git.queueThreshold, svn.mode], ["job", 1, "deployment"]);
     });
 
     it("fixes each profile loader at its share of the pool, and leaves the others as the stack has them", () => {
@@ -307,15 +376,20 @@ describe("scaling benchmark: strategies", () => {
         assert.equal(fixedReplicas("git", fits, ["git", "svn"]), 5);
         assert.equal(fixedReplicas("svn", fits, ["git", "svn"]), 2);
         assert.equal(fixedReplicas("svn", { svn: 1 }, ["git", "svn"]), 1, "at least one replica");
-        assert.deepEqual(loadersConfig(strategy("fixed"), stack, fits, ["git", "svn"]), [
-            { loader: "git", queues: ["g"], minReplicas: 5, maxReplicas: 5, scaleToZero: false },
-            { loader: "svn", queues: ["s"], minReplicas: 2, maxReplicas: 2, scaleToZero: false },
+        const replicas = (name: string, involved: string[]) =>
+            plans(name, involved).map((p) => [p.minReplicas, p.requestedMaxReplicas, p.scaleToZero]);
+        assert.deepEqual(replicas("fixed", ["git", "svn"]), [
+            [5, 5, false],
+            [2, 2, false],
         ]);
-        assert.deepEqual(loadersConfig(strategy("cpu-hpa"), stack, fits, ["git"]), [
-            { loader: "git", queues: ["g"], maxReplicas: 20, minReplicas: 1, scaleToZero: false },
-            stack[1],
+        assert.deepEqual(replicas("cpu-hpa", ["git"]), [
+            [1, 20, false],
+            [0, 20, true],
         ]);
-        assert.deepEqual(loadersConfig(strategy("project"), stack, fits, ["git"]), stack);
+        assert.deepEqual(replicas("project", ["git"]), [
+            [0, 20, true],
+            [0, 20, true],
+        ]);
     });
 
     it("rests at zero when it scales to zero, at its warm or fixed replicas otherwise", () => {
@@ -324,6 +398,7 @@ describe("scaling benchmark: strategies", () => {
             [
                 ["project", 0, true, false],
                 ["at-most-once", 0, true, false],
+                ["scaled-job", 0, true, false],
                 ["cpu-hpa", 1, false, true],
                 ["fixed", 5, false, false],
                 ["fast-up", 0, true, false],
@@ -334,22 +409,17 @@ describe("scaling benchmark: strategies", () => {
     });
 
     it("fast-up changes only the scale-up of the component's default HPA behaviour", () => {
-        const l = loadersConfig(strategy("fast-up"), stack, fits, ["git"])[0] as {
-            hpaBehavior: {
-                scaleUp: { policies: { type: string; value: number; periodSeconds: number }[] };
-                scaleDown: unknown;
-            };
-        };
-        assert.deepEqual(l.hpaBehavior.scaleUp.policies, [{ type: "Pods", value: 100, periodSeconds: 15 }]);
-        const defaults = planLoader({ loader: "git", queues: ["g"] }, (field) => field).hpaBehavior;
-        assert.deepEqual(l.hpaBehavior.scaleDown, defaults.scaleDown);
-        assert.notDeepEqual(l.hpaBehavior.scaleUp, defaults.scaleUp);
+        const [git] = plans("fast-up", ["git"]);
+        assert.deepEqual(git.hpaBehavior.scaleUp?.policies, [
+            { type: "Pods", value: 100, periodSeconds: 15 },
+        ]);
+        assert.deepEqual(git.hpaBehavior.scaleDown, defaults.hpaBehavior.scaleDown);
+        assert.notDeepEqual(git.hpaBehavior.scaleUp, defaults.hpaBehavior.scaleUp);
     });
 
     it("follow scales up as fast-up does, and down to the target in one sync with no stabilisation window", () => {
-        const [git] = loadersConfig(strategy("follow"), stack, fits, ["git"]);
-        const plan = planLoader(git as Parameters<typeof planLoader>[0], (field) => field);
-        assert.deepEqual(plan.hpaBehavior, {
+        const [git] = plans("follow", ["git"]);
+        assert.deepEqual(git.hpaBehavior, {
             scaleUp: {
                 stabilizationWindowSeconds: 0,
                 policies: [{ type: "Pods", value: 100, periodSeconds: 15 }],
@@ -362,9 +432,7 @@ describe("scaling benchmark: strategies", () => {
     });
 
     it("settle is follow with a 30 s scale-down stabilisation window", () => {
-        const behavior = (name: string) =>
-            (loadersConfig(strategy(name), stack, fits, ["git"])[0] as { hpaBehavior: HpaBehavior })
-                .hpaBehavior;
+        const behavior = (name: string) => plans(name, ["git"])[0].hpaBehavior;
         assert.deepEqual(behavior("settle"), {
             ...behavior("follow"),
             scaleDown: { ...behavior("follow").scaleDown, stabilizationWindowSeconds: 30 },

@@ -1,46 +1,93 @@
 /**
  * What the scaling benchmark runs, as data: the backlog profiles, and the strategies each is run under (how a
  * strategy changes the stack's loaders, where its loaders rest before a run, whether it scales to zero).
+ * Everything here is in real time; the runner divides it by the box's time scale (test/rig/box/time-scale.ts).
  */
 import { HpaBehavior } from "../../../components/keda-scaled-loader/args";
 import { planLoader } from "../../../components/keda-scaled-loader/plan";
+import { CLUSTER_PERIODS, LOADER_SECONDS_KEYS, compressLoader } from "../box/time-scale";
 
-/** Every task sleeps this long. */
-export const TASK_SECONDS = 15;
+/** Every task lasts this long, in real time: a 5-minute loader visit (SWH's last from minutes to hours). */
+export const TASK_REAL_SECONDS = 300;
 
 export interface Publication {
     loader: string;
-    /** Seconds after the run's start. */
+    /** Real seconds after the run's start. */
     at: number;
     count: number;
 }
 
 export interface Profile {
     name: string;
+    /** The real-time scenario it stands for. */
     what: string;
     publications: Publication[];
 }
 
+/** A duration in real time, as people say it: "5 min", "45 s", "22 min 30 s". */
+export function realDuration(seconds: number): string {
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = Math.round(seconds % 60);
+    return [h && `${h} h`, m && `${m} min`, s && `${s} s`].filter(Boolean).join(" ") || "0 s";
+}
+
+const task = realDuration(TASK_REAL_SECONDS);
+/** The trickle: one task every 45 s for 30 tasks. */
+const TRICKLE_GAP_S = 45;
+
 export const PROFILES: Profile[] = [
     {
         name: "burst",
-        what: `40 tasks of ${TASK_SECONDS}s at once (git)`,
+        what: `40 git loads of ${task} queued at once`,
         publications: [{ loader: "git", at: 0, count: 40 }],
     },
     {
         name: "trickle",
-        what: `1 task of ${TASK_SECONDS}s every 3s for 90s (git)`,
-        publications: Array.from({ length: 30 }, (_, i) => ({ loader: "git", at: i * 3, count: 1 })),
+        what: `a git load of ${task} every ${realDuration(TRICKLE_GAP_S)} for ${realDuration(30 * TRICKLE_GAP_S)}`,
+        publications: Array.from({ length: 30 }, (_, i) => ({
+            loader: "git",
+            at: i * TRICKLE_GAP_S,
+            count: 1,
+        })),
     },
     {
         name: "two-loaders",
-        what: `30 git and 12 svn tasks of ${TASK_SECONDS}s at once, one pool`,
+        what: `30 git and 12 svn loads of ${task} queued at once, one pool`,
         publications: [
             { loader: "svn", at: 0, count: 12 },
             { loader: "git", at: 0, count: 30 },
         ],
     },
 ];
+
+/**
+ * What a profile stands for at `timeScale`, to print beside its results: the real-time scenario, the control
+ * periods it runs under (the cluster's and the component's defaults, SWH's), and their values in the box.
+ */
+export function scenario(profile: Profile, timeScale: number): string {
+    const d = planLoader({ loader: "bench", queues: ["bench"] }, (field) => field);
+    const periods: [string, number][] = [
+        ["a task", TASK_REAL_SECONDS],
+        ["HPA sync", CLUSTER_PERIODS.hpaSyncSeconds],
+        ["KEDA polling", d.pollingInterval],
+        ["cooldown", d.cooldownPeriod],
+    ];
+    const real = periods.map(([what, s]) => `${what} ${realDuration(s)}`).join(", ");
+    if (timeScale === 1) return `${profile.what} (real time: ${real})`;
+    const box = periods.map(([what, s]) => `${what} ${Math.round((s / timeScale) * 100) / 100} s`).join(", ");
+    return `${profile.what} (${real}); in the box at 1/${timeScale}: ${box}`;
+}
+
+/**
+ * A box stack file's loader in real time: without the box's own seconds (Pulumi.box.yaml scales them by hand for
+ * the e2e tier), so it takes the component's defaults, SWH's (KEDA polling 30 s, cooldown 5 min, the HPA
+ * behaviour of DEFAULT_HPA_BEHAVIOR). The runner then scales it to the box's time.
+ */
+export function realTimeLoader(l: LoaderEntry): LoaderEntry {
+    const drop: string[] = [...LOADER_SECONDS_KEYS, "hpaBehavior"];
+    return Object.fromEntries(Object.entries(l).filter(([k]) => !drop.includes(k)));
+}
 
 /** The loaders a profile publishes to, in the order they first appear. */
 export function profileLoaders(p: Profile): string[] {
@@ -96,7 +143,7 @@ export const CPU_TARGET_PERCENT = 80;
 export type LoaderEntry = Record<string, unknown>;
 
 export interface Strategy {
-    name: "project" | "at-most-once" | "fast-up" | "follow" | "settle" | "fixed" | "cpu-hpa";
+    name: "project" | "at-most-once" | "scaled-job" | "fast-up" | "follow" | "settle" | "fixed" | "cpu-hpa";
     what: string;
     /** A profile's loader's stack entry under this strategy; `share` is its fixed replica count. */
     loader(l: LoaderEntry, share: number): LoaderEntry;
@@ -145,6 +192,17 @@ export const STRATEGIES: Strategy[] = [
         byDefault: true,
     },
     {
+        name: "scaled-job",
+        what:
+            "KEDA ScaledJob (the component's job mode): a Job per task waiting, its pod runs one task and exits, " +
+            "so no worker is ever stopped by a scale-down",
+        loader: (l) => ({ ...l, mode: "job" }),
+        resting: () => 0,
+        scalesToZero: true,
+        cpuHpa: false,
+        byDefault: true,
+    },
+    {
         name: "cpu-hpa",
         what: `a plain autoscaling/v2 HPA at ${CPU_TARGET_PERCENT} % CPU, min 1, instead of the ScaledObject`,
         // One warm replica (a CPU HPA cannot scale from zero); its ScaledObject is then replaced.
@@ -177,15 +235,27 @@ export function fixedReplicas(loader: string, fits: Record<string, number>, invo
     return Math.max(1, Math.floor(fits[loader] / involved.length));
 }
 
-/** The stack's `loaders` under a strategy: only the profile's (`involved`) loaders change. */
+/**
+ * The stack's `loaders` under a strategy, in the box's time: each in real time (realTimeLoader), the profile's
+ * (`involved`) changed by the strategy, then every second of it divided by `timeScale` (compressLoader).
+ */
 export function loadersConfig(
     strategy: Strategy,
     stackLoaders: LoaderEntry[],
     fits: Record<string, number>,
     involved: string[],
+    timeScale: number,
 ): LoaderEntry[] {
-    return stackLoaders.map((l) => {
+    return stackLoaders.map((l, i) => {
         const name = String(l.loader);
-        return involved.includes(name) ? strategy.loader(l, fixedReplicas(name, fits, involved)) : l;
+        const real = realTimeLoader(l);
+        const entry = involved.includes(name)
+            ? strategy.loader(real, fixedReplicas(name, fits, involved))
+            : real;
+        return compressLoader(
+            entry,
+            timeScale,
+            (f) => `loaders[${i}]${f && !f.startsWith("[") ? `.${f}` : f}`,
+        );
     });
 }

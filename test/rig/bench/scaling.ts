@@ -1,10 +1,14 @@
 /**
  * npm run bench:scaling [-- --only burst,trickle,two-loaders] [--strategies project,at-most-once,fast-up,follow,settle,cpu-hpa,fixed]
+ *                          [--time-scale 15]
  *
  * Runs the backlog profiles (profiles.ts) in the box (test/rig/box) under each scaling strategy, deployed by
- * the real engine:
- *   project  this project's configuration (Pulumi.box.yaml with the component defaults for HPA behaviour)
+ * the real engine. Profiles and strategies are real time; the box runs them at --time-scale (default
+ * BENCH_TIME_SCALE: every control period, task and timeout divided by it, see test/rig/box/time-scale.ts), and
+ * each profile's results print the scenario it stands for. The strategies:
+ *   project  this project's configuration: Pulumi.box.yaml's loaders, every period the component's default (SWH's)
  *   at-most-once  SWH's early ack at the box's earlier queue value (the project's configuration before)
+ *   scaled-job  KEDA ScaledJob: the component's job mode, one Job per task
  *   fast-up  the same with a rejected tuning candidate (FAST_UP_HPA_BEHAVIOR), not run unless asked for
  *   follow   the same with a candidate that scales down as fast as up (FOLLOW_HPA_BEHAVIOR), only when asked for
  *   settle   follow with a 30 s scale-down stabilisation window (SETTLE_HPA_BEHAVIOR), only when asked for
@@ -28,12 +32,14 @@ import {
     Profile,
     STRATEGIES,
     Strategy,
-    TASK_SECONDS,
+    TASK_REAL_SECONDS,
     fixedReplicas,
     loadersConfig,
     profileLoaders,
     publishedTasks,
+    scenario,
 } from "./profiles";
+import { BENCH_TIME_SCALE, boxSeconds, checkTimeScale, metricsResolution } from "../box/time-scale";
 import { Result, Run, commonHorizonS, scoreRun, table } from "./scoring";
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
@@ -82,8 +88,9 @@ async function dropCpuHpa(box: Box, l: BoxLoader): Promise<void> {
     );
 }
 
-/** How long a strategy that does not scale to zero may take to get back to its resting replicas. */
-const REST_TIMEOUT_S = 600;
+/** How long, in real time, a run's tasks may take to be done, and its strategy to get back to rest after. */
+const DONE_TIMEOUT_REAL_S = 4 * 3600;
+const REST_TIMEOUT_REAL_S = 2.5 * 3600;
 
 async function runOne(
     box: Box,
@@ -91,10 +98,14 @@ async function runOne(
     strategy: Strategy,
     loaders: BoxLoader[],
     fits: Record<string, number>,
+    timeScale: number,
 ): Promise<Run> {
     const names = profileLoaders(profile);
     const involved = loaders.filter((l) => names.includes(l.loader));
     const tasks = publishedTasks(profile);
+    const taskSeconds = boxSeconds(TASK_REAL_SECONDS, timeScale);
+    const doneTimeout = boxSeconds(DONE_TIMEOUT_REAL_S, timeScale);
+    const restTimeout = boxSeconds(REST_TIMEOUT_REAL_S, timeScale);
 
     console.log(`\n== ${profile.name} (${profile.what}) under ${strategy.name}`);
     purgeQueues(
@@ -103,7 +114,8 @@ async function runOne(
     );
     // A CPU HPA left by an interrupted run would hold its loader at one replica.
     for (const l of loaders) await dropCpuHpa(box, l);
-    await deployBoxStack(loadersConfig(strategy, stackLoaders(), fits, names));
+    const config = loadersConfig(strategy, stackLoaders(), fits, names, timeScale);
+    await deployBoxStack(config);
     if (strategy.cpuHpa) {
         for (const l of involved) await useCpuHpa(box, l, fits[l.loader]);
     }
@@ -126,24 +138,28 @@ async function runOne(
     const sampler = new Sampler(
         box.kube,
         loaders.map((l) => ({ name: l.loader, namespace: l.namespace, deployment: `loader-${l.loader}` })),
-        1000,
-        1200,
+        500,
+        doneTimeout + restTimeout + 600,
     );
     // The clock starts when the first tasks are in the queue.
     let start = 0;
     const counters: Record<string, number> = {};
+    const published: Record<string, number> = {};
+    const boxAt = (p: { at: number }) => (p.at / timeScale) * 1000;
     for (const p of [...profile.publications].sort((a, b) => a.at - b.at)) {
-        const wait = start + p.at * 1000 - Date.now();
+        const wait = start + boxAt(p) - Date.now();
         if (start && wait > 0) await sleep(wait / 1000);
         const l = loaders.find((x) => x.loader === p.loader);
         if (!l) throw new Error(`profile ${profile.name}: no loader "${p.loader}" in the box's stack`);
         const first = counters[p.loader] ?? 0;
         counters[p.loader] = first + p.count;
-        publish(box, l.queues[0], p.count, TASK_SECONDS, `${prefix}-${p.loader}`, first);
-        if (!start) start = Date.now();
+        publish(box, l.queues[0], p.count, taskSeconds, `${prefix}-${p.loader}`, first);
+        const now = Date.now();
+        for (let i = first; i < first + p.count; i++) published[`${prefix}-${p.loader}-${i}`] = now;
+        if (!start) start = now;
     }
-    const lastPublish = start + Math.max(...profile.publications.map((p) => p.at)) * 1000;
-    const records = await until(`${tasks} tasks done`, 900, async () => {
+    const lastPublish = start + Math.max(...profile.publications.map(boxAt));
+    const records = await until(`${tasks} tasks done`, doneTimeout, async () => {
         const r = taskRecords(box.taskRecord, `${prefix}-`);
         return new Set(r.map((x) => x.task)).size >= tasks ? r : undefined;
     });
@@ -152,7 +168,7 @@ async function runOne(
     let backToZero: number | null = null;
     // Back at rest: at zero; a CPU HPA at its minimum (after Kubernetes' 5-minute scale-down window); fixed
     // replicas always are. From then on its pods stay as they are, to the profile's common cost window.
-    await until(`${strategy.name} back at rest`, cooldown + REST_TIMEOUT_S, async () => {
+    await until(`${strategy.name} back at rest`, cooldown + restTimeout, async () => {
         for (const l of involved) if (!(await atRest(l))) return undefined;
         return true;
     });
@@ -163,9 +179,10 @@ async function runOne(
     const mine = (l: BoxLoader): TaskRecord[] =>
         records.filter((r) => r.task.startsWith(`${prefix}-${l.loader}-`));
     return {
-        taskSeconds: TASK_SECONDS,
+        taskSeconds,
         start,
         lastPublish,
+        published,
         backlogs: involved.map((l) => ({
             loader: l.loader,
             tasks: publishedTasks(profile, l.loader),
@@ -192,15 +209,18 @@ async function runOne(
 }
 
 /** Writes the results so far to .state/bench/scaling.json (after every run: a failed run keeps the others). */
-function writeResults(results: Result[]): string {
+function writeResults(results: Result[], timeScale: number): string {
     const out = path.join(STATE, "bench", "scaling.json");
     fs.mkdirSync(path.dirname(out), { recursive: true });
     const doc = {
         date: new Date().toISOString(),
-        taskSeconds: TASK_SECONDS,
+        timeScale,
+        taskRealSeconds: TASK_REAL_SECONDS,
+        taskBoxSeconds: boxSeconds(TASK_REAL_SECONDS, timeScale),
+        secondsIn: "box seconds (real seconds / timeScale); ratios are the same in both",
         cpuTargetPercent: CPU_TARGET_PERCENT,
         costWindow: "per profile: from the first publication until every strategy is back at rest",
-        profiles: PROFILES.map((p) => ({ name: p.name, what: p.what })),
+        profiles: PROFILES.map((p) => ({ name: p.name, what: p.what, standsFor: scenario(p, timeScale) })),
         results,
     };
     fs.writeFileSync(out, JSON.stringify(doc, null, 2));
@@ -228,13 +248,26 @@ async function main(): Promise<void> {
         return i > 0 ? process.argv[i + 1]?.split(",") : undefined;
     };
     const profiles = pick(PROFILES, arg("only"), PROFILES, "profile");
+    const timeScale = checkTimeScale(Number(arg("time-scale")?.[0] ?? BENCH_TIME_SCALE), "--time-scale");
+    // A CPU-based HPA's metrics cannot be scaled as far as the rest (metrics-server's floor): by default it runs
+    // only at a scale it takes; named at another, it is refused before anything starts.
+    const cpuHpaRuns = (() => {
+        try {
+            return Boolean(metricsResolution(timeScale));
+        } catch (e) {
+            console.log(`cpu-hpa left out: ${(e as Error).message}`);
+            return false;
+        }
+    })();
     const strategies = pick(
         STRATEGIES,
         arg("strategies"),
-        STRATEGIES.filter((s) => s.byDefault),
+        STRATEGIES.filter((s) => s.byDefault && (!s.cpuHpa || cpuHpaRuns)),
         "strategy",
     );
-    const { box, loaders, fits } = await boxWithStack({ resourceMetrics: strategies.some((s) => s.cpuHpa) });
+    const resourceMetrics = strategies.some((s) => s.cpuHpa);
+    if (resourceMetrics) metricsResolution(timeScale);
+    const { box, loaders, fits } = await boxWithStack({ resourceMetrics, timeScale });
     const results: Result[] = [];
     const total = profiles.length * strategies.length;
     let done = 0;
@@ -242,7 +275,7 @@ async function main(): Promise<void> {
         const runs: Run[] = [];
         for (const strategy of strategies) {
             console.log(`\n[${++done}/${total}] ${profile.name} / ${strategy.name}`);
-            runs.push(await runOne(box, profile, strategy, loaders, fits));
+            runs.push(await runOne(box, profile, strategy, loaders, fits, timeScale));
         }
         // Every strategy of the profile pays over the same window.
         const horizon = commonHorizonS(runs);
@@ -253,12 +286,16 @@ async function main(): Promise<void> {
                 ...scoreRun(run, horizon),
             })),
         );
-        writeResults(results);
+        writeResults(results, timeScale);
     }
     // Leave the box as the stack file says.
     await deployBoxStack();
     box.kube.close();
-    console.log(`\n${table(results)}\n\nJSON: ${path.relative(process.cwd(), writeResults(results))}`);
+    const standsFor = profiles.map((p) => `  ${p.name}: ${scenario(p, timeScale)}`).join("\n");
+    console.log(
+        `\n${table(results)}\n\nSeconds are the box's; each profile stands for:\n${standsFor}\n\n` +
+            `JSON: ${path.relative(process.cwd(), writeResults(results, timeScale))}`,
+    );
 }
 
 main().catch((e: Error) => {

@@ -27,6 +27,8 @@ export interface Run {
     start: number;
     /** When the last tasks were published. */
     lastPublish: number;
+    /** When each task was published, by its name (the waits before tasks start). */
+    published: Record<string, number>;
     backlogs: Backlog[];
     /** Pods holding a worker (Running, or finishing in their grace period) over the profile's loaders, sampled. */
     pods: { at: number; pods: number }[];
@@ -47,6 +49,8 @@ export interface Scores {
     /** The cost window, in seconds from the first publication (the same for every strategy of a profile). */
     horizonS: number;
     timeToFirstWorkerS: number;
+    /** 95th percentile of the time from a task's publication to its start (the trickle's target). */
+    waitP95S: number;
     drainS: number;
     optimumS: number;
     drainOverOptimum: number;
@@ -114,6 +118,24 @@ export function meanSlotUse(times: number[], backlogs: Backlog[], start: number,
     return during.reduce((sum, t) => sum + use(t), 0) / during.length;
 }
 
+/** The nearest-rank percentile `p` (0-100) of `values`; 0 when there are none. */
+export function percentile(values: number[], p: number): number {
+    if (values.length === 0) return 0;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Seconds from each task's publication to its first start (a task run twice waited until the first). */
+export function waits(records: TaskRecord[], published: Record<string, number>): number[] {
+    const firstStart = new Map<string, number>();
+    for (const r of records) firstStart.set(r.task, Math.min(r.started, firstStart.get(r.task) ?? Infinity));
+    return [...firstStart].map(([task, started]) => {
+        const at = published[task];
+        if (at === undefined) throw new Error(`task ${task} ran but its publication was not recorded`);
+        return Math.max(0, started - at / 1000);
+    });
+}
+
 /** Tasks published but never recorded, and recorded more than once. */
 export function lostAndDuplicated(tasks: number, ids: string[]): { lost: number; duplicated: number } {
     const unique = new Set(ids).size;
@@ -149,6 +171,7 @@ export function scoreRun(run: Run, horizonS = commonHorizonS([run])): Scores {
         horizonS: round(horizonS),
         // First worker = when the first task starts (a warm replica counts from the publication).
         timeToFirstWorkerS: round(Math.max(0, Math.min(...records.map((r) => r.started)) - run.start / 1000)),
+        waitP95S: round(percentile(waits(records, run.published), 95)),
         drainS: round(drain),
         optimumS: optimum,
         drainOverOptimum: round(drain / optimum),
@@ -193,6 +216,7 @@ export function table(results: Result[]): string {
         ],
         ["window s", (r) => r.horizonS],
         ["first worker s", (r) => r.timeToFirstWorkerS],
+        ["wait p95 s", (r) => r.waitP95S],
         ["drain s", (r) => r.drainS],
         ["optimum s", (r) => r.optimumS],
         ["drain/opt", (r) => r.drainOverOptimum],

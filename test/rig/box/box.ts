@@ -13,6 +13,7 @@ import { startService, startServices, step, stopServices } from "../supervisor";
 import { Kube } from "./kube";
 import { BoxNode } from "./nodes";
 import { BoxPki, adminKubeconfig, ensurePki } from "./pki";
+import { checkTimeScale } from "./time-scale";
 import {
     BOX,
     BoxContext,
@@ -63,7 +64,13 @@ function celeryPython(): string {
 }
 
 /** What the service rows read; the tools and the venv are looked up once, when a row first needs them. */
-function boxContext(pki: BoxPki, kube: Kube, nodes: BoxNode[], resourceMetrics: boolean): BoxContext {
+function boxContext(
+    pki: BoxPki,
+    kube: Kube,
+    nodes: BoxNode[],
+    resourceMetrics: boolean,
+    timeScale: number,
+): BoxContext {
     let bin: string | undefined;
     let python: string | undefined;
     return {
@@ -71,6 +78,7 @@ function boxContext(pki: BoxPki, kube: Kube, nodes: BoxNode[], resourceMetrics: 
         kube,
         nodes,
         resourceMetrics,
+        timeScale,
         tool: (name) => {
             bin ??= toolsBin();
             const p = path.join(bin, name);
@@ -101,18 +109,39 @@ function boxHandle(c: BoxContext): Box {
 /** The box as it runs (for callers that did not start it). */
 export function openBox(): Box {
     const pki = ensurePki(BOX);
-    return boxHandle(boxContext(pki, new Kube(SERVER, pki), [], false));
+    return boxHandle(boxContext(pki, new Kube(SERVER, pki), [], false, runningTimeScale() ?? 1));
+}
+
+/** Where the box records the time scale its processes were started at. */
+const TIME_SCALE_FILE = path.join(BOX, "time-scale");
+
+/** The time scale of the box's running processes; undefined when none runs. */
+function runningTimeScale(): number | undefined {
+    if (!SERVICES.some((s) => supervisor.alive(s.name))) return undefined;
+    return fs.existsSync(TIME_SCALE_FILE) ? Number(fs.readFileSync(TIME_SCALE_FILE, "utf8")) : 1;
 }
 
 /**
  * Brings the box up (reusing what already runs) with kwok nodes shaped as `nodes`. `resourceMetrics` adds
  * metrics-server, which only the benchmark's CPU-based HPA baseline reads (bootstrap.sh builds it only for `bench`).
+ * `timeScale` divides the cluster's control periods (time-scale.ts; default 1, real time); a box already running
+ * at another scale is refused, as its processes' flags are fixed at their start.
  */
-export async function boxUp(nodes: BoxNode[], opts: { resourceMetrics?: boolean } = {}): Promise<Box> {
+export async function boxUp(
+    nodes: BoxNode[],
+    opts: { resourceMetrics?: boolean; timeScale?: number } = {},
+): Promise<Box> {
+    const timeScale = checkTimeScale(opts.timeScale ?? 1, "time scale");
+    const running = runningTimeScale();
+    if (running !== undefined && running !== timeScale)
+        throw new Error(
+            `the box runs at time scale ${running}, and this needs ${timeScale}: stop it first (npm run box:down)`,
+        );
     fs.mkdirSync(BOX, { recursive: true });
+    fs.writeFileSync(TIME_SCALE_FILE, String(timeScale));
     const pki = ensurePki(BOX);
     fs.writeFileSync(KUBECONFIG, adminKubeconfig(pki, SERVER), { mode: 0o600 });
-    const c = boxContext(pki, new Kube(SERVER, pki), nodes, opts.resourceMetrics ?? false);
+    const c = boxContext(pki, new Kube(SERVER, pki), nodes, opts.resourceMetrics ?? false, timeScale);
     await startServices(SERVICES, c, supervisor, (i, count, what) => step(i + 1, count, what));
     console.log(`box up: kubectl --kubeconfig ${path.relative(process.cwd(), KUBECONFIG)} get nodes`);
     return boxHandle(c);
@@ -126,7 +155,11 @@ export async function startRabbitmq(): Promise<boolean> {
     const pki = ensurePki(BOX);
     const kube = new Kube(SERVER, pki);
     try {
-        return await startService(RABBITMQ, boxContext(pki, kube, [], false), supervisor);
+        return await startService(
+            RABBITMQ,
+            boxContext(pki, kube, [], false, runningTimeScale() ?? 1),
+            supervisor,
+        );
     } finally {
         kube.close();
     }

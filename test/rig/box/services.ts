@@ -14,6 +14,7 @@ import { Service, Supervisor } from "../supervisor";
 import { Kube } from "./kube";
 import { BoxNode, ensureNode } from "./nodes";
 import { BoxPki } from "./pki";
+import { hpaFlags, metricsResolution, rabbitStatisticsMs } from "./time-scale";
 
 export const BOX = path.join(STATE, "box");
 
@@ -66,6 +67,8 @@ export interface BoxContext {
     nodes: BoxNode[];
     /** metrics-server too: only the benchmark's CPU-based HPA baseline reads it (bootstrap.sh bench builds it). */
     resourceMetrics: boolean;
+    /** Real seconds per box second for the cluster's control periods (time-scale.ts); 1 is real time. */
+    timeScale: number;
     /** A tool built by scripts/tools/bootstrap.sh (its path; an error naming the bootstrap when missing). */
     tool(name: string): string;
     /** The Celery venv's python, for the bridge's workers. */
@@ -206,7 +209,7 @@ function rabbitEnv(): Record<string, string> {
     };
 }
 
-function writeRabbitmqConfig(): void {
+function writeRabbitmqConfig(timeScale: number): void {
     if (!fs.existsSync(RABBITMQ_SERVER))
         throw new Error("RabbitMQ is missing: apt-get install rabbitmq-server");
     fs.mkdirSync(RABBITMQ_DIR, { recursive: true });
@@ -219,6 +222,8 @@ function writeRabbitmqConfig(): void {
             `management.tcp.port = ${PORTS.rabbitManagement}`,
             `default_user = ${user}`,
             `default_pass = ${password}`,
+            // How old the queue lengths KEDA reads are: RabbitMQ's 5 s, in the box's time.
+            `collect_statistics_interval = ${rabbitStatisticsMs(timeScale)}`,
             "",
         ].join("\n"),
         { mode: 0o600 },
@@ -245,7 +250,7 @@ const kedaEnv = {
 export const RABBITMQ: Service<BoxContext> = {
     name: "rabbitmq",
     what: () => `RabbitMQ with management on 127.0.0.1:${PORTS.amqp} / :${PORTS.rabbitManagement}`,
-    prepare: writeRabbitmqConfig,
+    prepare: (c) => writeRabbitmqConfig(c.timeScale),
     command: () => ({ cmd: RABBITMQ_SERVER, args: [] }),
     env: rabbitEnv,
     ready: {
@@ -348,9 +353,8 @@ export const SERVICES: readonly Service<BoxContext>[] = [
                 // Each node's pod subnet, which flannel reads on the real nodes (RKE2's default cluster CIDR).
                 "--allocate-node-cidrs=true",
                 `--cluster-cidr=${CLUSTER_CIDR}`,
-                // The defaults, stated: the HPA as clusters run it.
-                "--horizontal-pod-autoscaler-sync-period=15s",
-                "--horizontal-pod-autoscaler-tolerance=0.1",
+                // The defaults, stated: the HPA as clusters run it, in the box's time.
+                ...hpaFlags(c.timeScale),
             ],
         }),
         ready: {
@@ -501,7 +505,7 @@ export const SERVICES: readonly Service<BoxContext>[] = [
                 "--kubelet-use-node-status-port",
                 // kwok's serving certificate is the box's, not one per node.
                 "--kubelet-insecure-tls",
-                "--metric-resolution=15s",
+                `--metric-resolution=${metricsResolution(c.timeScale)}`,
             ],
         }),
         ready: {

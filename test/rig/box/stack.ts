@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { LoaderPlan, planLoader } from "../../../components/keda-scaled-loader/plan";
-import { PROJECT } from "../../../config/load";
+import { PROJECT, loaderSettings } from "../../../config/load";
 import { lastUpdateChanges, pulumi, pulumiOk, selectStack, stackOutputs } from "../engine/cli";
 import { ROOT, STATE } from "../engine/env";
 import { Box, boxUp } from "./box";
@@ -23,12 +23,9 @@ export type BoxLoader = Pick<
     "loader" | "queues" | "queueThreshold" | "pollingInterval" | "cooldownPeriod" | "fallback" | "namespace"
 >;
 
-/** The keys that choose a loader's image (the program builds or takes it): not settings of the component. */
-const IMAGE_KEYS = ["packages", "image", "baseImage"];
-
 /**
  * The stack file's loaders, each resolved by the component's own planLoader against the stack's pool, as the
- * program resolves them (config/load.ts, which also drops the image keys first): every default and bound is the
+ * program resolves them (config/load.ts's loaderSettings drops the stack-only keys first): every default and bound is the
  * component's, none restated here.
  */
 export function boxLoaders(stackFile = BOX_STACK_FILE): BoxLoader[] {
@@ -38,7 +35,7 @@ export function boxLoaders(stackFile = BOX_STACK_FILE): BoxLoader[] {
     if (!Array.isArray(loaders)) throw new Error(`${stackFile}: ${key}: expected a list of loaders`);
     const nodes = poolNodes(stackFile);
     return (loaders as Record<string, unknown>[]).map((l, i) => {
-        const settings = Object.fromEntries(Object.entries(l).filter(([k]) => !IMAGE_KEYS.includes(k)));
+        const settings = loaderSettings(l);
         // planLoader checks every field, and names it as this gives it: "" is the entry, "[n]" an index.
         const where = (field: string) =>
             `${stackFile}: ${key}[${i}]${field === "" || field.startsWith("[") ? field : `.${field}`}`;
@@ -123,7 +120,7 @@ export async function forgetBoxStack(): Promise<void> {
  * What the tests, the benchmark and `box:up` start from: the box up with nodes shaped from the stack file's
  * pool, the loaders' queues declared and empty, the stack deployed; and what the pool holds of each loader.
  */
-export async function boxWithStack(opts: { resourceMetrics?: boolean } = {}): Promise<{
+export async function boxWithStack(opts: { resourceMetrics?: boolean; timeScale?: number } = {}): Promise<{
     box: Box;
     loaders: BoxLoader[];
     fits: Record<string, number>;
