@@ -57,7 +57,9 @@ export type HpaRules = z.infer<typeof hpaRules>;
  * Up to 4 pods per 15 s, down one pod per 15 s after a minute below target (SWH's earlier PoC). Kept after
  * `npm run bench:scaling` (docs/benchmark.md): it beats fixed replicas and a CPU-based HPA on drain time x cost
  * in every profile; the variants tried (scale up to the target in one sync; hold the peak 5 minutes before
- * scaling down) drained bursts faster but cost 40 % more on a trickle, and lost over the three profiles.
+ * scaling down) drained bursts faster but cost 40 % more on a trickle, and lost over the three profiles. Measured
+ * again at SWH's time scale (5-minute tasks, every period / 15): scaling up or down faster gained nothing and
+ * stopped more busy workers.
  */
 export const DEFAULT_HPA_BEHAVIOR: HpaBehavior = {
     scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Pods", value: 4, periodSeconds: 15 }] },
