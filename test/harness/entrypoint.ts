@@ -5,7 +5,7 @@
  * Usage: node -r ts-node/register/transpile-only entrypoint.ts <dir> <entryPoint>
  * (entryPoint as the CLI sends it: Pulumi.yaml's `main` file name, or "."). Config comes from PULUMI_CONFIG.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import Module = require("module");
 
@@ -27,7 +27,10 @@ async function main(dir: string, entryPoint: string): Promise<void> {
         return load.call(this, request, parent, isMain);
     };
     const types: string[] = [];
-    await pulumi.runtime.setMocks(
+    // The mocks go into the SDK that run.js belongs to: a project with its own node_modules (the example, once
+    // the e2e tier installed it) has its own copy, which would otherwise dial the monitor "mock" until it gives up.
+    const sdk = require(require.resolve("@pulumi/pulumi", { paths: [dir] })) as typeof pulumi;
+    await sdk.runtime.setMocks(
         {
             newResource: (args) => {
                 types.push(args.type);

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { configEnvKey } from "../../scripts/tools/language-host/command";
+import { AMQP_URL, DIGEST_REF, MANAGEMENT_URL } from "../fixtures";
 import { ROOT, stackConfig } from "../harness/program";
 
 /** Pulumi.yaml's `main` as the CLI hands it to the language host: the program directory and a file name or ".". */
@@ -106,7 +107,19 @@ describe("entrypoints under the SDK's resolution (cmd/run)", function () {
 
     it("examples/keda-loader-only runs its own index.ts", () => {
         const dir = path.join(ROOT, "examples/keda-loader-only");
-        const r = runThroughSdk(dir, {}, "swh-git-loader");
+        // Its config, so the program runs through (a missing key's error took Node 20 s to print).
+        const config = {
+            "swh-git-loader:image": DIGEST_REF,
+            "swh-git-loader:amqpUrl": AMQP_URL,
+            "swh-git-loader:managementUrl": MANAGEMENT_URL,
+        };
+        const r = runThroughSdk(
+            dir,
+            Object.fromEntries(Object.entries(config).map(([k, v]) => [configEnvKey(k), v])),
+            "swh-git-loader",
+            undefined,
+            ["swh-git-loader:amqpUrl", "swh-git-loader:managementUrl"],
+        );
         assert.equal(r.loaded, path.join(dir, "index.ts"), r.out);
     });
 });
