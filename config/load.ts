@@ -5,7 +5,7 @@ import * as path from "path";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ArgumentError } from "../components/common/errors";
-import { formatPath, issueText } from "../components/common/schema";
+import { formatPath, issueText, subKey } from "../components/common/schema";
 import {
     KedaOperatorArgs,
     KedaScaledLoaderArgs,
@@ -136,8 +136,7 @@ export function keyOf(path: string): string {
 
 /** Names a component's field by its config key: `pool` + `hosts[0].name` → `elastic-workers:pool.hosts[0].name`. */
 function under(prefix: string): (field: string) => string {
-    return (field) =>
-        keyOf(field === "" ? prefix : field.startsWith("[") ? `${prefix}${field}` : `${prefix}.${field}`);
+    return subKey(keyOf(prefix));
 }
 
 /**

@@ -267,9 +267,12 @@ export function issueText(issue: z.core.$ZodIssue, root: unknown): string {
     return `${issueMessage(issue, root)}${got === undefined ? "" : `; got ${describe(got)}`}`;
 }
 
+/** Names a field under `key`: "" → `key`, `[0].name` → `key[0].name`, `name` → `key.name`. */
+export function subKey(key: string): (field: string) => string {
+    return (field) => (field ? `${key}${field.startsWith("[") ? "" : "."}${field}` : key);
+}
+
 /** Parses one value whose key is already known. */
 export function parseValue<S extends z.ZodType>(schema: S, value: unknown, key: string): z.output<S> {
-    return parseArgs(schema, value, (field) =>
-        field ? `${key}${field.startsWith("[") ? "" : "."}${field}` : key,
-    );
+    return parseArgs(schema, value, subKey(key));
 }

@@ -19,6 +19,7 @@ import {
     LoaderPod,
     deleteLoaderPod,
     podExit,
+    podTemplate,
     podLog,
     removeLoaderPods,
     startLoaderPod,
@@ -284,25 +285,14 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         }
 
         /**
-         * The git loader's objects in job mode (a KEDA ScaledJob), polling every 5 s so a pod that finds no task
-         * stops after 10 s: startLoaderPod reads the Job's pod template where the Deployment's would be.
+         * The git loader's objects as the program declares them on the local stack's config as for a cluster, its
+         * entry changed by `change`: the broker Secret holds the box's RabbitMQ, and the loader's storage is the RPC
+         * server below. `workload` is the Deployment's resource name, or the ScaledJob's in job mode.
          */
-        async function jobModeObjects(): Promise<LoaderObjects> {
-            const { recorder } = await loaderProgram({ mode: "job", pollingInterval: 5 });
-            const job = recorder.named("loader-git-scaledjob").inputs;
-            return {
-                deployment: { metadata: job.metadata, spec: { template: job.spec.jobTargetRef.template } },
-                env: recorder.named("loader-git-env").inputs,
-                broker: recorder.named("loader-git-broker").inputs,
-                logging: recorder.named("loader-git-logging").inputs,
-            };
-        }
-
-        /**
-         * The program on the local stack's config as for a cluster, its git loader changed by `change`: it then
-         * holds the broker Secret, here with the box's RabbitMQ, and the loaders' storage is the RPC server below.
-         */
-        async function loaderProgram(change: Record<string, unknown> = {}) {
+        async function loaderObjects(
+            workload: string,
+            change: Record<string, unknown> = {},
+        ): Promise<LoaderObjects> {
             const rabbit = rabbitCredentials();
             // rabbitCredentials reads the box stack's config, selecting it: the local stack is this file's.
             await selectStack(LOCAL_STACK);
@@ -314,7 +304,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
                 ...change,
             };
             queues = loaders[0].queues;
-            return runProgram(
+            const { recorder } = await runProgram(
                 {
                     ...config,
                     "elastic-workers:loaders": JSON.stringify(loaders),
@@ -322,6 +312,12 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
                 },
                 { ...FAKE_SECRETS, brokerAmqpUrl: rabbit.amqpUrl, brokerManagementUrl: rabbit.managementUrl },
             );
+            return {
+                workload: recorder.named(workload).inputs,
+                env: recorder.named("loader-git-env").inputs,
+                broker: recorder.named("loader-git-broker").inputs,
+                logging: recorder.named("loader-git-logging").inputs,
+            };
         }
 
         before(async function () {
@@ -332,13 +328,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
 
             startedRabbitmq = await startRabbitmq();
             const rabbit = rabbitCredentials();
-            const { recorder } = await loaderProgram();
-            objects = {
-                deployment: recorder.named("loader-git-deployment").inputs,
-                env: recorder.named("loader-git-env").inputs,
-                broker: recorder.named("loader-git-broker").inputs,
-                logging: recorder.named("loader-git-logging").inputs,
-            };
+            objects = await loaderObjects("loader-git-deployment");
             // Messages an earlier run left on the loader's queues would be loaded too.
             await purgeQueues(rabbit, queues);
 
@@ -479,7 +469,7 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
             );
             const deleted = deleteLoaderPod(objects, pod);
             const log = podLog(pod);
-            const grace = objects.deployment.spec.template.spec.terminationGracePeriodSeconds;
+            const grace = podTemplate(objects.workload).spec.terminationGracePeriodSeconds;
             console.log(
                 `      ${pod.name}: preStop returned after ${deleted.preStopSeconds.toFixed(1)} s (grace ${grace} s), exit ${deleted.exitCode}`,
             );
@@ -502,7 +492,8 @@ describe("the local stack with the Pulumi CLI in the project directory", functio
         it("a ScaledJob's pod (job mode) runs one task and exits 0, leaving the next message to the next Job; one that finds none exits after its idle time", async () => {
             // The Deployment's pods would take the tasks: only Jobs' pods consume from here on.
             for (const p of pods) spawnSync("docker", ["rm", "-f", p.name], { stdio: "ignore" });
-            const jobs = await jobModeObjects();
+            // Job mode, polling every 5 s: a pod that finds no task stops after 10 s.
+            const jobs = await loaderObjects("loader-git-scaledjob", { mode: "job", pollingInterval: 5 });
             const idle = Number(jobs.env.data.ONESHOT_IDLE_SECONDS);
             const repos = [10, 30].map((n, i) => makeRepository(origins, `job${i}`, n));
             const urls = repos.map((r) => gitUrl(r.name));

@@ -1,5 +1,6 @@
 /** The box's one time scale: the cluster's flags and a loader's settings divided by one factor. */
 import { strict as assert } from "assert";
+import { subKey } from "../../components/common/schema";
 import { loaderSettingsSchema } from "../../components/keda-scaled-loader/args";
 import { planLoader } from "../../components/keda-scaled-loader/plan";
 import {
@@ -13,7 +14,7 @@ import {
     rabbitStatisticsMs,
 } from "../rig/box/time-scale";
 
-const where = (field: string) => `loaders[0]${field ? `.${field}` : ""}`;
+const where = subKey("loaders[0]");
 const plan = (entry: Record<string, unknown>) => planLoader(entry as Parameters<typeof planLoader>[0], where);
 
 describe("box time scale", () => {

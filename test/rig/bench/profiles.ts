@@ -3,6 +3,7 @@
  * strategy changes the stack's loaders, where its loaders rest before a run, whether it scales to zero).
  * Everything here is in real time; the runner divides it by the box's time scale (test/rig/box/time-scale.ts).
  */
+import { subKey } from "../../../components/common/schema";
 import { HpaBehavior } from "../../../components/keda-scaled-loader/args";
 import { planLoader } from "../../../components/keda-scaled-loader/plan";
 import { CLUSTER_PERIODS, LOADER_SECONDS_KEYS, compressLoader } from "../box/time-scale";
@@ -252,10 +253,6 @@ export function loadersConfig(
         const entry = involved.includes(name)
             ? strategy.loader(real, fixedReplicas(name, fits, involved))
             : real;
-        return compressLoader(
-            entry,
-            timeScale,
-            (f) => `loaders[${i}]${f && !f.startsWith("[") ? `.${f}` : f}`,
-        );
+        return compressLoader(entry, timeScale, subKey(`loaders[${i}]`));
     });
 }

@@ -39,7 +39,7 @@ import {
     publishedTasks,
     scenario,
 } from "./profiles";
-import { BENCH_TIME_SCALE, boxSeconds, checkTimeScale, metricsResolution } from "../box/time-scale";
+import { BENCH_TIME_SCALE, boxSeconds, checkTimeScale, metricsResolutionRefusal } from "../box/time-scale";
 import { Result, Run, commonHorizonS, scoreRun, table } from "./scoring";
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
@@ -164,7 +164,10 @@ async function runOne(
         return new Set(r.map((x) => x.task)).size >= tasks ? r : undefined;
     });
     const drainedAt = Math.max(...records.map((r) => r.finished)) * 1000;
-    const cooldown = Math.max(...involved.map((l) => l.cooldownPeriod));
+    // The cooldown the run deployed (in the box's time), not the stack file's.
+    const cooldown = Math.max(
+        ...config.filter((c) => names.includes(String(c.loader))).map((c) => Number(c.cooldownPeriod)),
+    );
     let backToZero: number | null = null;
     // Back at rest: at zero; a CPU HPA at its minimum (after Kubernetes' 5-minute scale-down window); fixed
     // replicas always are. From then on its pods stay as they are, to the profile's common cost window.
@@ -251,22 +254,16 @@ async function main(): Promise<void> {
     const timeScale = checkTimeScale(Number(arg("time-scale")?.[0] ?? BENCH_TIME_SCALE), "--time-scale");
     // A CPU-based HPA's metrics cannot be scaled as far as the rest (metrics-server's floor): by default it runs
     // only at a scale it takes; named at another, it is refused before anything starts.
-    const cpuHpaRuns = (() => {
-        try {
-            return Boolean(metricsResolution(timeScale));
-        } catch (e) {
-            console.log(`cpu-hpa left out: ${(e as Error).message}`);
-            return false;
-        }
-    })();
+    const cpuHpaRefusal = metricsResolutionRefusal(timeScale);
+    if (cpuHpaRefusal) console.log(`cpu-hpa left out: ${cpuHpaRefusal}`);
     const strategies = pick(
         STRATEGIES,
         arg("strategies"),
-        STRATEGIES.filter((s) => s.byDefault && (!s.cpuHpa || cpuHpaRuns)),
+        STRATEGIES.filter((s) => s.byDefault && !(s.cpuHpa && cpuHpaRefusal)),
         "strategy",
     );
     const resourceMetrics = strategies.some((s) => s.cpuHpa);
-    if (resourceMetrics) metricsResolution(timeScale);
+    if (resourceMetrics && cpuHpaRefusal) throw new Error(cpuHpaRefusal);
     const { box, loaders, fits } = await boxWithStack({ resourceMetrics, timeScale });
     const results: Result[] = [];
     const total = profiles.length * strategies.length;

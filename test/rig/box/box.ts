@@ -63,13 +63,16 @@ function celeryPython(): string {
     return python;
 }
 
-/** What the service rows read; the tools and the venv are looked up once, when a row first needs them. */
+/**
+ * What the service rows read; the tools and the venv are looked up once, when a row first needs them. The time
+ * scale defaults to the running box's (1 when none runs).
+ */
 function boxContext(
     pki: BoxPki,
     kube: Kube,
     nodes: BoxNode[],
     resourceMetrics: boolean,
-    timeScale: number,
+    timeScale = runningTimeScale() ?? 1,
 ): BoxContext {
     let bin: string | undefined;
     let python: string | undefined;
@@ -109,7 +112,7 @@ function boxHandle(c: BoxContext): Box {
 /** The box as it runs (for callers that did not start it). */
 export function openBox(): Box {
     const pki = ensurePki(BOX);
-    return boxHandle(boxContext(pki, new Kube(SERVER, pki), [], false, runningTimeScale() ?? 1));
+    return boxHandle(boxContext(pki, new Kube(SERVER, pki), [], false));
 }
 
 /** Where the box records the time scale its processes were started at. */
@@ -155,11 +158,7 @@ export async function startRabbitmq(): Promise<boolean> {
     const pki = ensurePki(BOX);
     const kube = new Kube(SERVER, pki);
     try {
-        return await startService(
-            RABBITMQ,
-            boxContext(pki, kube, [], false, runningTimeScale() ?? 1),
-            supervisor,
-        );
+        return await startService(RABBITMQ, boxContext(pki, kube, [], false), supervisor);
     } finally {
         kube.close();
     }

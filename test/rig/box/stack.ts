@@ -6,6 +6,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { subKey } from "../../../components/common/schema";
 import { LoaderPlan, planLoader } from "../../../components/keda-scaled-loader/plan";
 import { PROJECT, loaderSettings } from "../../../config/load";
 import { lastUpdateChanges, pulumi, pulumiOk, selectStack, stackOutputs } from "../engine/cli";
@@ -37,8 +38,7 @@ export function boxLoaders(stackFile = BOX_STACK_FILE): BoxLoader[] {
     return (loaders as Record<string, unknown>[]).map((l, i) => {
         const settings = loaderSettings(l);
         // planLoader checks every field, and names it as this gives it: "" is the entry, "[n]" an index.
-        const where = (field: string) =>
-            `${stackFile}: ${key}[${i}]${field === "" || field.startsWith("[") ? field : `.${field}`}`;
+        const where = subKey(`${stackFile}: ${key}[${i}]`);
         return planLoader(settings as Parameters<typeof planLoader>[0], where, nodes);
     });
 }

@@ -74,18 +74,24 @@ export function rabbitStatisticsMs(scale: number): number {
 }
 
 /**
- * metrics-server's --metric-resolution at `scale`, or an error when it would go under metrics-server's floor:
- * a CPU-based HPA then reads older usage than it would in real time, which is not the baseline's fair self.
+ * Why metrics-server cannot run at `scale` (its resolution would go under its floor: a CPU-based HPA would then
+ * read older usage than it would in real time, which is not the baseline's fair self); undefined when it can.
  */
-export function metricsResolution(scale: number): string {
+export function metricsResolutionRefusal(scale: number): string | undefined {
     const seconds = CLUSTER_PERIODS.metricsResolutionSeconds / scale;
-    if (seconds < METRICS_SERVER_MIN_RESOLUTION_SECONDS)
-        throw new Error(
-            `time scale ${scale}: metrics-server would resolve CPU every ${seconds.toFixed(1)} s, under its ` +
-                `${METRICS_SERVER_MIN_RESOLUTION_SECONDS} s floor, so a CPU-based HPA cannot run at this scale ` +
-                `(at most ${CLUSTER_PERIODS.metricsResolutionSeconds / METRICS_SERVER_MIN_RESOLUTION_SECONDS}); ` +
-                "run it at time scale 1",
-        );
+    if (seconds >= METRICS_SERVER_MIN_RESOLUTION_SECONDS) return undefined;
+    return (
+        `time scale ${scale}: metrics-server would resolve CPU every ${seconds.toFixed(1)} s, under its ` +
+        `${METRICS_SERVER_MIN_RESOLUTION_SECONDS} s floor, so a CPU-based HPA cannot run at this scale ` +
+        `(at most ${CLUSTER_PERIODS.metricsResolutionSeconds / METRICS_SERVER_MIN_RESOLUTION_SECONDS}); ` +
+        "run it at time scale 1"
+    );
+}
+
+/** metrics-server's --metric-resolution at `scale`, or metricsResolutionRefusal's error. */
+export function metricsResolution(scale: number): string {
+    const refusal = metricsResolutionRefusal(scale);
+    if (refusal) throw new Error(refusal);
     return durationFlag(CLUSTER_PERIODS.metricsResolutionSeconds, scale);
 }
 

@@ -16,13 +16,19 @@ import { E2E } from "./env";
 
 /** A loader's objects as the program declares them (recorded inputs). */
 export interface LoaderObjects {
-    deployment: KubeObject;
+    /** The Deployment, or in job mode the ScaledJob: the pods run its pod template (podTemplate). */
+    workload: KubeObject;
     /** The env ConfigMap. */
     env: KubeObject;
     /** The broker Secret (its stringData). */
     broker: KubeObject;
     /** The logging ConfigMap, with JSON logs. */
     logging?: KubeObject;
+}
+
+/** A workload's pod template: a Deployment's, or the Jobs' a ScaledJob starts. */
+export function podTemplate(workload: KubeObject): KubeObject {
+    return workload.spec.jobTargetRef?.template ?? workload.spec.template;
 }
 
 /** A running stand-in pod: its name (also its container's) and the files mounted into it. */
@@ -58,8 +64,8 @@ export function startLoaderPod(
     name: string,
     hosts: Record<string, string>,
 ): LoaderPod {
-    const namespace = objects.deployment.metadata.namespace as string;
-    const spec = objects.deployment.spec.template.spec;
+    const namespace = objects.workload.metadata.namespace as string;
+    const spec = podTemplate(objects.workload).spec;
     const container = spec.containers[0];
     const uid = spec.securityContext.runAsUser as number;
     const gid = spec.securityContext.runAsGroup as number;
@@ -104,7 +110,7 @@ export function startLoaderPod(
     spawnSync("docker", ["rm", "-f", name], { stdio: "ignore" });
     const [command, ...args] = container.command as string[];
     docker([
-        "run", "-d", "--name", name, "--label", `${LABEL}=${objects.deployment.metadata.name}`,
+        "run", "-d", "--name", name, "--label", `${LABEL}=${objects.workload.metadata.name}`,
         // The pods' services are on this machine's loopback; the pod name is the host name, as in a pod
         // (Celery names its worker after it: two workers of one name would fight over one queue).
         "--network", "host", "--hostname", name,
@@ -148,7 +154,7 @@ export interface Deletion {
  * grace period (`terminationGracePeriodSeconds`, counted from the deletion) has passed.
  */
 export function deleteLoaderPod(objects: LoaderObjects, pod: LoaderPod): Deletion {
-    const spec = objects.deployment.spec.template.spec;
+    const spec = podTemplate(objects.workload).spec;
     const grace = spec.terminationGracePeriodSeconds as number;
     const started = Date.now();
     const preStop = spec.containers[0].lifecycle.preStop.exec.command as string[];
@@ -161,8 +167,8 @@ export function deleteLoaderPod(objects: LoaderObjects, pod: LoaderPod): Deletio
 }
 
 /** Removes the loader's stand-in pods and their files. */
-export function removeLoaderPods(deployment: string): void {
-    const ids = docker(["ps", "-aq", "--filter", `label=${LABEL}=${deployment}`])
+export function removeLoaderPods(workload: string): void {
+    const ids = docker(["ps", "-aq", "--filter", `label=${LABEL}=${workload}`])
         .trim()
         .split("\n")
         .filter(Boolean);
