@@ -22,6 +22,7 @@ import {
     Run,
     busyAt,
     commonHorizonS,
+    loaderTable,
     lostAndDuplicated,
     meanSlotUse,
     optimumSeconds,
@@ -175,14 +176,14 @@ describe("scaling benchmark: scoring", () => {
                     tasks: 3,
                     slots: 2,
                     records: [rec("a", 1002, 1012), rec("b", 1002, 1012), rec("c", 1012, 1022)],
+                    pods: [
+                        { at: T0, pods: 0 },
+                        { at: T0 + 2000, pods: 2 },
+                        { at: T0 + 12_000, pods: 2 },
+                        { at: T0 + 22_000, pods: 1 },
+                        { at: T0 + 30_000, pods: 0 },
+                    ],
                 },
-            ],
-            pods: [
-                { at: T0, pods: 0 },
-                { at: T0 + 2000, pods: 2 },
-                { at: T0 + 12_000, pods: 2 },
-                { at: T0 + 22_000, pods: 1 },
-                { at: T0 + 30_000, pods: 0 },
             ],
             backToZeroS: 8.004,
             restS: 30,
@@ -209,27 +210,129 @@ describe("scaling benchmark: scoring", () => {
             busyStops: 1,
             lost: 0,
             duplicated: 0,
+            loaders: [
+                {
+                    loader: "git",
+                    tasks: 3,
+                    firstStartS: 2,
+                    waitP95S: 12,
+                    drainOverOptimum: 1.1,
+                    costOverWork: 1.13,
+                },
+            ],
         });
     });
 
-    it("charges every strategy of a profile over one window: until the last is back at rest", () => {
-        const backlogs = [{ loader: "git", tasks: 1, slots: 2, records: [rec("a", 1000, 1010)] }];
+    it("scores each loader sharing the pool: its first start, waits, drain over the shared optimum, own cost", () => {
         const at = (s: number, pods: number) => ({ at: T0 + s * 1000, pods });
+        // git's two tasks on 2 slots at once (10 s), then svn's task on its 1 slot: optimum 10 + 10 = 20 s.
+        const run: Run = {
+            taskSeconds: 10,
+            start: T0,
+            lastPublish: T0,
+            published: { g0: T0, g1: T0, s0: T0 },
+            backlogs: [
+                {
+                    loader: "git",
+                    tasks: 2,
+                    slots: 2,
+                    records: [rec("g0", 1001, 1011), rec("g1", 1001, 1011)],
+                    pods: [at(0, 0), at(1, 2), at(11, 2), at(16, 0), at(30, 0)],
+                },
+                {
+                    // svn waits for git's room: its first task starts at 12 s, and it drains at 22 s.
+                    loader: "svn",
+                    tasks: 1,
+                    slots: 1,
+                    records: [rec("s0", 1012, 1022)],
+                    pods: [at(0, 0), at(1, 0), at(11, 1), at(16, 1), at(30, 0)],
+                },
+            ],
+            backToZeroS: 8,
+            restS: 30,
+            busyStops: 0,
+        };
+        const scores = scoreRun(run);
+        assert.equal(scores.drainOverOptimum, 1.1);
+        // Each sample's pods count for the interval it ends. git: 2 x 1 + 2 x 10 = 22 worker-s for 20 s of work;
+        // svn: 1 x 10 + 1 x 5 = 15 for 10.
+        assert.equal(scores.workerSeconds, 37);
+        assert.deepEqual(scores.loaders, [
+            {
+                loader: "git",
+                tasks: 2,
+                firstStartS: 1,
+                waitP95S: 1,
+                drainOverOptimum: 0.55,
+                costOverWork: 1.1,
+            },
+            {
+                loader: "svn",
+                tasks: 1,
+                firstStartS: 12,
+                waitP95S: 12,
+                drainOverOptimum: 1.1,
+                costOverWork: 1.5,
+            },
+        ]);
+        // A loader with no task done starved: the run is refused, naming it.
+        assert.throws(
+            () => scoreRun({ ...run, backlogs: [run.backlogs[0], { ...run.backlogs[1], records: [] }] }),
+            /no task of svn was recorded: it starved/,
+        );
+        // Loaders sampled apart cannot be summed.
+        assert.throws(
+            () =>
+                scoreRun({
+                    ...run,
+                    backlogs: [run.backlogs[0], { ...run.backlogs[1], pods: [at(0, 0)] }],
+                }),
+            /svn's pods were not sampled with git's/,
+        );
+        const result: Result = { profile: "two-loaders", strategy: "project", ...scores };
+        const lines = loaderTable([
+            result,
+            { ...result, profile: "burst", loaders: [scores.loaders[0]] },
+        ]).split("\n");
+        assert.match(lines[0], /^profile\s+strategy\s+loader\s+N\s+first start s\s+wait p95 s\s+drain\/opt/);
+        assert.deepEqual(
+            lines.slice(2).map((l) => l.trimEnd().split(/\s{2,}/)),
+            [
+                ["two-loaders", "project", "git", "2", "1", "1", "0.55", "1.1"],
+                ["two-loaders", "project", "svn", "1", "12", "12", "1.1", "1.5"],
+            ],
+            "one row per loader, for the runs of several loaders only",
+        );
+        assert.equal(loaderTable([{ ...result, loaders: [scores.loaders[0]] }]), "");
+    });
+
+    it("charges every strategy of a profile over one window: until the last is back at rest", () => {
+        const at = (s: number, pods: number) => ({ at: T0 + s * 1000, pods });
+        const backlog = { loader: "git", tasks: 1, slots: 2, records: [rec("a", 1000, 1010)] };
         // Scaled: one pod for the task (each sample counts for the interval it ends), at zero at 20 s.
         const scaled: Run = {
             taskSeconds: 10,
             start: T0,
             lastPublish: T0,
             published: { a: T0 },
-            backlogs,
-            pods: [at(0, 1), at(5, 1), at(10, 1), at(15, 1), at(20, 0)],
+            backlogs: [{ ...backlog, pods: [at(0, 1), at(5, 1), at(10, 1), at(15, 1), at(20, 0)] }],
             backToZeroS: 10,
             restS: 20,
             busyStops: 0,
         };
         // Fixed: two pods all along, observed for 12 s; a CPU HPA back at its one pod only at 40 s.
-        const fixed: Run = { ...scaled, pods: [at(0, 2), at(12, 2)], backToZeroS: null, restS: 10 };
-        const cpu: Run = { ...scaled, pods: [at(0, 2), at(30, 2), at(40, 1)], backToZeroS: null, restS: 40 };
+        const fixed: Run = {
+            ...scaled,
+            backlogs: [{ ...backlog, pods: [at(0, 2), at(12, 2)] }],
+            backToZeroS: null,
+            restS: 10,
+        };
+        const cpu: Run = {
+            ...scaled,
+            backlogs: [{ ...backlog, pods: [at(0, 2), at(30, 2), at(40, 1)] }],
+            backToZeroS: null,
+            restS: 40,
+        };
         const window = commonHorizonS([scaled, fixed, cpu]);
         assert.equal(window, 40);
         const cost = (r: Run) => scoreRun(r, window).workerSeconds;
@@ -247,10 +350,17 @@ describe("scaling benchmark: scoring", () => {
             lastPublish: T0,
             published: { a: T0 },
             // The warm worker took the task before the publisher's clock started.
-            backlogs: [{ loader: "git", tasks: 1, slots: 1, records: [rec("a", 999.8, 1009.8)] }],
-            pods: [
-                { at: T0, pods: 1 },
-                { at: T0 + 20_000, pods: 1 },
+            backlogs: [
+                {
+                    loader: "git",
+                    tasks: 1,
+                    slots: 1,
+                    records: [rec("a", 999.8, 1009.8)],
+                    pods: [
+                        { at: T0, pods: 1 },
+                        { at: T0 + 20_000, pods: 1 },
+                    ],
+                },
             ],
             backToZeroS: null,
             restS: 9.8,
@@ -267,8 +377,7 @@ describe("scaling benchmark: scoring", () => {
                     start: T0,
                     lastPublish: T0,
                     published: {},
-                    backlogs: [{ loader: "git", tasks: 1, slots: 1, records: [] }],
-                    pods: [],
+                    backlogs: [{ loader: "git", tasks: 1, slots: 1, records: [], pods: [] }],
                     backToZeroS: null,
                     restS: 0,
                     busyStops: 0,
@@ -298,6 +407,7 @@ describe("scaling benchmark: scoring", () => {
             busyStops: 2,
             lost: 0,
             duplicated: 0,
+            loaders: [],
         };
         const lines = table([row]).split("\n");
         assert.equal(lines.length, 3);

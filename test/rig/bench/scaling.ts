@@ -40,7 +40,7 @@ import {
     scenario,
 } from "./profiles";
 import { BENCH_TIME_SCALE, boxSeconds, checkTimeScale, metricsResolutionRefusal } from "../box/time-scale";
-import { Result, Run, commonHorizonS, scoreRun, table } from "./scoring";
+import { Result, Run, commonHorizonS, loaderTable, scoreRun, table } from "./scoring";
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
@@ -191,13 +191,10 @@ async function runOne(
             tasks: publishedTasks(profile, l.loader),
             slots: fits[l.loader],
             records: mine(l),
-        })),
-        pods: samples.map((s) => ({
-            at: sampler.started + s.t,
-            pods: involved.reduce(
-                (n, l) => n + s.loaders[l.loader].running + s.loaders[l.loader].terminating,
-                0,
-            ),
+            pods: samples.map((s) => ({
+                at: sampler.started + s.t,
+                pods: s.loaders[l.loader].running + s.loaders[l.loader].terminating,
+            })),
         })),
         backToZeroS: backToZero,
         restS: (restAt - start) / 1000,
@@ -289,8 +286,10 @@ async function main(): Promise<void> {
     await deployBoxStack();
     box.kube.close();
     const standsFor = profiles.map((p) => `  ${p.name}: ${scenario(p, timeScale)}`).join("\n");
+    const perLoader = loaderTable(results);
     console.log(
-        `\n${table(results)}\n\nSeconds are the box's; each profile stands for:\n${standsFor}\n\n` +
+        `\n${table(results)}\n${perLoader ? `\nEach loader's part where several share the pool:\n${perLoader}\n` : ""}` +
+            `\nSeconds are the box's; each profile stands for:\n${standsFor}\n\n` +
             `JSON: ${path.relative(process.cwd(), writeResults(results, timeScale))}`,
     );
 }

@@ -18,6 +18,15 @@ export interface Backlog {
     slots: number;
     /** Its tasks' completions. */
     records: TaskRecord[];
+    /** Its pods holding a worker (Running, or finishing in their grace period), sampled; every loader of a run
+     * is sampled at the same times. */
+    pods: PodSample[];
+}
+
+/** Pods holding a worker at `at` (epoch ms). */
+export interface PodSample {
+    at: number;
+    pods: number;
 }
 
 /** What a run observed. */
@@ -30,14 +39,25 @@ export interface Run {
     /** When each task was published, by its name (the waits before tasks start). */
     published: Record<string, number>;
     backlogs: Backlog[];
-    /** Pods holding a worker (Running, or finishing in their grace period) over the profile's loaders, sampled. */
-    pods: { at: number; pods: number }[];
     /** Seconds from the last task's end to every loader at zero; null for a strategy that does not scale to zero. */
     backToZeroS: number | null;
     /** Seconds from `start` until the strategy was back at its resting state (its pods then stay as they are). */
     restS: number;
     /** Workers stopped by a scale-down while a task ran, from `start` to the rest. */
     busyStops: number;
+}
+
+/** One loader's part of a run's scores: several loaders sharing a pool must each make progress. */
+export interface LoaderScores {
+    loader: string;
+    tasks: number;
+    /** When its first task started, in seconds from the run's start: a starved loader starts late. */
+    firstStartS: number;
+    waitP95S: number;
+    /** Its last task's end over the run's optimum (the shared pool's, every loader's waves). */
+    drainOverOptimum: number;
+    /** Its own pods' worker-seconds over its own work, over the run's cost window. */
+    costOverWork: number;
 }
 
 export interface Scores {
@@ -64,6 +84,8 @@ export interface Scores {
     busyStops: number;
     lost: number;
     duplicated: number;
+    /** Each loader's part, in the order of the run's backlogs. */
+    loaders: LoaderScores[];
 }
 
 export function round(x: number): number {
@@ -87,11 +109,7 @@ export function optimumSeconds(
  * Worker-seconds from `start` to `horizonEnd`: each sample's pods over the time since the previous sample; past
  * the last sample, its pods to the horizon (fixed replicas never stop).
  */
-export function workerSeconds(
-    pods: { at: number; pods: number }[],
-    start: number,
-    horizonEnd: number,
-): number {
+export function workerSeconds(pods: PodSample[], start: number, horizonEnd: number): number {
     let ms = 0;
     for (let i = 1; i < pods.length; i++) {
         if (pods[i].at >= start) ms += pods[i].pods * (pods[i].at - pods[i - 1].at);
@@ -99,6 +117,16 @@ export function workerSeconds(
     const last = pods[pods.length - 1];
     if (last && last.at < horizonEnd) ms += last.pods * (horizonEnd - last.at);
     return ms / 1000;
+}
+
+/** Every loader's pods at each sample time (the loaders of a run are sampled together). */
+export function totalPods(backlogs: Backlog[]): PodSample[] {
+    const [first, ...rest] = backlogs;
+    if (!first) return [];
+    for (const b of rest)
+        if (b.pods.length !== first.pods.length || b.pods.some((p, i) => p.at !== first.pods[i].at))
+            throw new Error(`${b.loader}'s pods were not sampled with ${first.loader}'s`);
+    return first.pods.map((p, i) => ({ at: p.at, pods: backlogs.reduce((n, b) => n + b.pods[i].pods, 0) }));
 }
 
 /** Tasks running at `at`. */
@@ -111,7 +139,12 @@ export function busyAt(records: TaskRecord[], at: number): number {
  * Mean use of the pool's slots at the sample times from `start` to `drainedAt`: at each, the sum over loaders of
  * busy workers over what the pool holds of that loader.
  */
-export function meanSlotUse(times: number[], backlogs: Backlog[], start: number, drainedAt: number): number {
+export function meanSlotUse(
+    times: number[],
+    backlogs: Pick<Backlog, "slots" | "records">[],
+    start: number,
+    drainedAt: number,
+): number {
     const during = times.filter((t) => t >= start && t <= drainedAt);
     if (during.length === 0) return 0;
     const use = (t: number) => backlogs.reduce((sum, b) => sum + busyAt(b.records, t) / b.slots, 0);
@@ -154,6 +187,27 @@ export function commonHorizonS(runs: Run[]): number {
     );
 }
 
+/** Seconds from the run's start to its first task's start (a warm worker's counts from the publication). */
+function firstStartS(run: Run, records: TaskRecord[]): number {
+    return Math.max(0, Math.min(...records.map((r) => r.started)) - run.start / 1000);
+}
+
+/** Each loader's part: its first start, waits, drain over the shared optimum and cost over its own work. */
+function loaderScores(run: Run, optimum: number, horizonEnd: number): LoaderScores[] {
+    return run.backlogs.map((b) => {
+        if (b.records.length === 0) throw new Error(`no task of ${b.loader} was recorded: it starved`);
+        const drainedAt = Math.max(...b.records.map((r) => r.finished)) * 1000;
+        return {
+            loader: b.loader,
+            tasks: b.tasks,
+            firstStartS: round(firstStartS(run, b.records)),
+            waitP95S: round(percentile(waits(b.records, run.published), 95)),
+            drainOverOptimum: round((drainedAt - run.start) / 1000 / optimum),
+            costOverWork: round(workerSeconds(b.pods, run.start, horizonEnd) / (b.tasks * run.taskSeconds)),
+        };
+    });
+}
+
 /** Scores a run, its cost over `horizonS` seconds from its start (default: until it was back at rest). */
 export function scoreRun(run: Run, horizonS = commonHorizonS([run])): Scores {
     const records = run.backlogs.flatMap((b) => b.records);
@@ -163,14 +217,16 @@ export function scoreRun(run: Run, horizonS = commonHorizonS([run])): Scores {
     const optimum = optimumSeconds(run.backlogs, run.taskSeconds, (run.lastPublish - run.start) / 1000);
     const drainedAt = Math.max(...records.map((r) => r.finished)) * 1000;
     const drain = (drainedAt - run.start) / 1000;
-    const cost = workerSeconds(run.pods, run.start, run.start + horizonS * 1000);
+    const pods = totalPods(run.backlogs);
+    const horizonEnd = run.start + horizonS * 1000;
+    const cost = workerSeconds(pods, run.start, horizonEnd);
     return {
         tasks,
         slots: Object.fromEntries(run.backlogs.map((b) => [b.loader, b.slots])),
         workS: work,
         horizonS: round(horizonS),
         // First worker = when the first task starts (a warm replica counts from the publication).
-        timeToFirstWorkerS: round(Math.max(0, Math.min(...records.map((r) => r.started)) - run.start / 1000)),
+        timeToFirstWorkerS: round(firstStartS(run, records)),
         waitP95S: round(percentile(waits(records, run.published), 95)),
         drainS: round(drain),
         optimumS: optimum,
@@ -180,7 +236,7 @@ export function scoreRun(run: Run, horizonS = commonHorizonS([run])): Scores {
         score: round((drain / optimum) * (cost / work)),
         meanSlotUse: round(
             meanSlotUse(
-                run.pods.map((p) => p.at),
+                pods.map((p) => p.at),
                 run.backlogs,
                 run.start,
                 drainedAt,
@@ -192,6 +248,7 @@ export function scoreRun(run: Run, horizonS = commonHorizonS([run])): Scores {
             tasks,
             records.map((r) => r.task),
         ),
+        loaders: loaderScores(run, optimum, horizonEnd),
     };
 }
 
@@ -199,6 +256,15 @@ export function scoreRun(run: Run, horizonS = commonHorizonS([run])): Scores {
 export interface Result extends Scores {
     profile: string;
     strategy: string;
+}
+
+/** `rows` under `columns`' headings, each column as wide as its widest cell. */
+function textTable<T>(columns: [string, (r: T) => unknown][], rows: T[]): string {
+    const head = columns.map(([h]) => h);
+    const cells = rows.map((r) => columns.map(([, f]) => String(f(r))));
+    const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+    const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i])).join("  ");
+    return [line(head), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
 }
 
 /** The results as a plain-text table. */
@@ -229,9 +295,26 @@ export function table(results: Result[]): string {
         ["lost", (r) => r.lost],
         ["dup", (r) => r.duplicated],
     ];
-    const head = columns.map(([h]) => h);
-    const rows = results.map((r) => columns.map(([, f]) => String(f(r))));
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
-    return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+    return textTable(columns, results);
+}
+
+/** Each loader's part of the runs of several loaders (none: ""): whether each made progress, and at what cost. */
+export function loaderTable(results: Result[]): string {
+    const rows = results
+        .filter((r) => r.loaders.length > 1)
+        .flatMap((r) => r.loaders.map((l) => ({ profile: r.profile, strategy: r.strategy, ...l })));
+    if (rows.length === 0) return "";
+    return textTable<(typeof rows)[number]>(
+        [
+            ["profile", (r) => r.profile],
+            ["strategy", (r) => r.strategy],
+            ["loader", (r) => r.loader],
+            ["N", (r) => r.tasks],
+            ["first start s", (r) => r.firstStartS],
+            ["wait p95 s", (r) => r.waitP95S],
+            ["drain/opt", (r) => r.drainOverOptimum],
+            ["cost/work", (r) => r.costOverWork],
+        ],
+        rows,
+    );
 }
