@@ -132,7 +132,8 @@ export function workerConfigYaml(plan: LoaderPlan, amqpUrl: string): string {
 
 /**
  * Annotation a busy worker sets on its own pod (images/loader/swh_elastic_deletion_cost.py), so that a scale-down
- * takes idle pods first: the ReplicaSet deletes the pods of lowest cost first.
+ * takes idle pods first: the ReplicaSet deletes the pods of lowest cost first. The PATCH's answer also tells the
+ * worker when its pod is already being deleted: the task then goes back to its queue before it starts.
  */
 export const POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
 

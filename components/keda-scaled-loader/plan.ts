@@ -158,7 +158,7 @@ export function planLoader(
     if (owned) {
         throw new ArgumentError(
             key(`workerConfig.celery.${owned}`),
-            "unset: delivery and taskTimeoutSeconds set it",
+            "unset: the component sets it (delivery, taskTimeoutSeconds, and remote control for the scale-down hand-back)",
             (celery as Record<string, unknown>)[owned],
         );
     }

@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { Box, boxDown, startRabbitmq, stopRabbitmq } from "../rig/box/box";
+import { BOX, Box, boxDown, startRabbitmq, stopRabbitmq, withBridgePaused } from "../rig/box/box";
 import { PlannedStep, previewPlan, pulumi, pulumiOk, selectStack } from "../rig/engine/cli";
 import { ROOT } from "../rig/engine/env";
 import { BoxLoader, boxWithStack, publish } from "../rig/box/stack";
@@ -267,6 +267,47 @@ describe("autoscaling in the box: real KEDA, HPA, scheduler and RabbitMQ", funct
         for (const r of done(`${run}-lost-`))
             assert.ok(!lost.includes(r.pod), `${r.task} completed on a lost pod`);
         assert.deepEqual(busyStops(git, since, lost), [], "a scale-down stopped a busy worker");
+        await until("git back to 0", git.cooldownPeriod + 90, async () => atZero(await state(git)));
+    });
+
+    it("11. a task reaching a worker whose pod is being deleted goes back to its queue before it starts, and runs once on another pod", async () => {
+        // The race a scale-down at SWH's pace met: the ReplicaSet picks an idle pod, and before the kubelet's
+        // SIGTERM its worker takes the next task. The paused bridge (a slow kubelet) holds that gap open.
+        const since = Date.now();
+        await noneBusy(git);
+        // Long enough to outlast the second worker's start (a KEDA poll, an HPA sync of 15 s, the worker's start).
+        publish(box, git.queues[0], 1, 40, `${run}-chosen`);
+        const [chosen] = (await busyWorkers(git, 1)).map((p) => p.metadata.name);
+        // A second worker, busy until after the hand-back, so that the chosen one is the only one free (within
+        // the git loader's 60 s task timeout in Pulumi.box.yaml, past which Celery would fail the task).
+        publish(box, git.queues[0], 1, 55, `${run}-other`);
+        await busyWorkers(git, 2);
+        const log = path.join(BOX, "logs", "workers", `${chosen}.log`);
+        const handBacks = () =>
+            fs
+                .readFileSync(log, "utf8")
+                .split("\n")
+                .filter((l) => l.includes("goes back to its queue")).length;
+        await withBridgePaused(async () => {
+            await box.kube.delete(`/api/v1/namespaces/${git.namespace}/pods/${chosen}`);
+            await until("the chosen pod's task done", 90, async () => done(`${run}-chosen-`).length >= 1);
+            publish(box, git.queues[0], 1, 5, `${run}-handed`);
+            await until(`${chosen} hands the task back`, 30, async () => handBacks() > 0);
+        });
+        await until("the handed-back task done", 90, async () => done(`${run}-handed-`).length >= 1);
+        assertExactlyOnce(`${run}-handed`, 1);
+        const [handed] = done(`${run}-handed-`);
+        assert.notEqual(handed.pod, chosen, "the task ran on the pod being deleted");
+        assert.equal(
+            handBacks(),
+            1,
+            "the worker took the task again after handing it back (still consuming)",
+        );
+        const stop = terminations(box.terminations, since, git.namespace).find((t) => t.pod === chosen);
+        assert.ok(stop, `${chosen} was not stopped`);
+        assert.equal(stop.busy, false, `${chosen} was busy when its SIGTERM came`);
+        assertExactlyOnce(`${run}-chosen`, 1);
+        await until(`${run}-other done`, 120, async () => done(`${run}-other-`).length >= 1);
         await until("git back to 0", git.cooldownPeriod + 90, async () => atZero(await state(git)));
     });
 

@@ -35,7 +35,7 @@ describe("loader entrypoint", () => {
         return { status: r.status, stderr: r.stderr, argv };
     }
 
-    it("execs one prefork Celery worker of SWH's app (with the deletion-cost signals) with -Ofair, concurrency and max-tasks-per-child", () => {
+    it("execs one prefork Celery worker of SWH's app (whose tasks steer scale-downs) with -Ofair, concurrency and max-tasks-per-child", () => {
         const r = run({ CONCURRENCY: "2", MAX_TASKS_PER_CHILD: "7" });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(r.argv, [

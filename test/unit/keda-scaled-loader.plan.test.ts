@@ -116,7 +116,7 @@ describe("planLoader validation", () => {
         [
             "a Celery setting that delivery owns",
             { workerConfig: { celery: { task_acks_late: false } } },
-            /test\.workerConfig\.celery\.task_acks_late: expected unset: delivery and taskTimeoutSeconds set it; got false/,
+            /test\.workerConfig\.celery\.task_acks_late: expected unset: the component sets it \(delivery, taskTimeoutSeconds, and remote control for the scale-down hand-back\); got false/,
         ],
         [
             "an unknown delivery",

@@ -9,7 +9,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT, toolsBin } from "../engine/env";
-import { startService, startServices, step, stopServices } from "../supervisor";
+import { pidAlive, readPid, startService, startServices, step, stopServices } from "../supervisor";
 import { Kube } from "./kube";
 import { BoxNode } from "./nodes";
 import { BoxPki, adminKubeconfig, ensurePki } from "./pki";
@@ -171,6 +171,23 @@ export async function startRabbitmq(): Promise<boolean> {
 export async function stopRabbitmq(opts: { andEpmd?: boolean } = {}): Promise<void> {
     await supervisor.stop(RABBITMQ.name, RABBITMQ.stopSeconds ?? 30);
     if (opts.andEpmd) RABBITMQ.down?.();
+}
+
+/**
+ * Runs `fn` with the bridge stopped (SIGSTOP to its process alone; the workers, in their own process groups, run
+ * on), then lets it go on: a kubelet slow to act on a pod's deletion, so a test can hold a pod between the
+ * ReplicaSet's choice and its worker's SIGTERM, a gap the bridge's polling otherwise keeps under a second.
+ */
+export async function withBridgePaused<T>(fn: () => Promise<T>): Promise<T> {
+    const pid = readPid(supervisor.pidFile("bridge"));
+    if (pid === undefined || !pidAlive(pid))
+        throw new Error("the box's bridge is not running: npm run box:up");
+    process.kill(pid, "SIGSTOP");
+    try {
+        return await fn();
+    } finally {
+        process.kill(pid, "SIGCONT");
+    }
 }
 
 /**

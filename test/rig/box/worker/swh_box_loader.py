@@ -4,9 +4,9 @@ The bridge (test/rig/box/bridge.ts) starts one worker per Running loader pod wit
 queues, concurrency, max tasks per child from its ConfigMap and Secret), the way SWH runs loaders: early ack,
 prefetch 1, -Ofair, then the Celery settings of the pod's config.yml (BOX_CELERY_SETTINGS), as swh.scheduler's app
 adds them; like the image's worker app, it loads the image's deletion-cost module (swh_elastic_deletion_cost, on
-PYTHONPATH), so a busy worker's pod is marked costly to delete; a ScaledJob's pod (BOX_WORKER_MODE=oneshot) runs one
-task and exits, as the image's oneshot app. Tests publish with
-`python -m swh_box_loader publish`.
+PYTHONPATH), so a busy worker's pod is marked costly to delete and a task reaching a pod being deleted goes back
+to its queue; a ScaledJob's pod (BOX_WORKER_MODE=oneshot) runs one task and exits, as the image's oneshot app.
+Tests publish with `python -m swh_box_loader publish`.
 """
 
 import json
@@ -33,7 +33,9 @@ ONESHOT = os.environ.get("BOX_WORKER_MODE") == "oneshot"
 
 # A Deployment pod's worker (publishing from a test has no pod to mark; a Job's pod is never scaled down).
 if os.environ.get("BOX_POD") and not ONESHOT:
-    import swh_elastic_deletion_cost  # noqa: F401  (connects its task signals)
+    from swh_elastic_deletion_cost import steer_scale_downs
+
+    steer_scale_downs(app.Task)
 
 if ONESHOT:
     # A ScaledJob's pod: one task, then stop, with the image's own module (swh_elastic_oneshot loads it into
