@@ -59,7 +59,8 @@ export type HpaRules = z.infer<typeof hpaRules>;
  * in every profile; the variants tried (scale up to the target in one sync; hold the peak 5 minutes before
  * scaling down) drained bursts faster but cost 40 % more on a trickle, and lost over the three profiles. Measured
  * again at SWH's time scale (5-minute tasks, every period / 15): scaling up or down faster gained nothing and
- * stopped more busy workers.
+ * stopped more busy workers. The scale-down window must outlast the queue lengths' age (KEDA's poll + RabbitMQ's
+ * 5 s samples): without one, the HPA goes below the running tasks and the ReplicaSet has only busy pods left.
  */
 export const DEFAULT_HPA_BEHAVIOR: HpaBehavior = {
     scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Pods", value: 4, periodSeconds: 15 }] },

@@ -11,6 +11,7 @@ import {
     compressLoader,
     hpaFlags,
     metricsResolution,
+    rabbitSampleSeconds,
     rabbitStatisticsMs,
 } from "../rig/box/time-scale";
 
@@ -52,6 +53,12 @@ describe("box time scale", () => {
     it("ages RabbitMQ's queue lengths by its 5 s at scale 1, a fifteenth of it at 15", () => {
         assert.equal(rabbitStatisticsMs(1), 5000);
         assert.equal(rabbitStatisticsMs(15), 333);
+    });
+
+    it("samples the management plugin's queue lengths every 5 s at scale 1, never under its 1 s at 15", () => {
+        assert.equal(rabbitSampleSeconds(1), 5);
+        assert.equal(rabbitSampleSeconds(2.5), 2);
+        assert.equal(rabbitSampleSeconds(15), 1);
     });
 
     it("refuses a CPU-based HPA's metrics under metrics-server's 10 s floor, with the scale it would need", () => {

@@ -14,7 +14,7 @@ import { Service, Supervisor } from "../supervisor";
 import { Kube } from "./kube";
 import { BoxNode, ensureNode } from "./nodes";
 import { BoxPki } from "./pki";
-import { hpaFlags, metricsResolution, rabbitStatisticsMs } from "./time-scale";
+import { hpaFlags, metricsResolution, rabbitSampleSeconds, rabbitStatisticsMs } from "./time-scale";
 
 export const BOX = path.join(STATE, "box");
 
@@ -222,8 +222,18 @@ function writeRabbitmqConfig(timeScale: number): void {
             `management.tcp.port = ${PORTS.rabbitManagement}`,
             `default_user = ${user}`,
             `default_pass = ${password}`,
-            // How old the queue lengths KEDA reads are: RabbitMQ's 5 s, in the box's time.
+            // How old the queue lengths KEDA reads are: RabbitMQ's 5 s statistics and the management plugin's 5 s
+            // samples, in the box's time (the samples' least is 1 s). Unscaled, the samples alone made the lengths
+            // up to 75 s old in real time at scale 15, past the HPA's 60 s scale-down window: it scaled below the
+            // running tasks and stopped busy workers.
             `collect_statistics_interval = ${rabbitStatisticsMs(timeScale)}`,
+            // At scale 1 the plugin keeps its defaults, as a real broker does.
+            ...(timeScale === 1
+                ? []
+                : ["global.minute", "basic.minute", "detailed.10"].map(
+                      (policy) =>
+                          `management.sample_retention_policies.${policy} = ${rabbitSampleSeconds(timeScale)}`,
+                  )),
             "",
         ].join("\n"),
         { mode: 0o600 },

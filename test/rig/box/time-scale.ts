@@ -28,8 +28,13 @@ export const CLUSTER_PERIODS = {
     hpaCpuInitializationSeconds: 300,
     /** --horizontal-pod-autoscaler-initial-readiness-delay. */
     hpaInitialReadinessDelaySeconds: 30,
-    /** RabbitMQ's collect_statistics_interval: how old the queue lengths KEDA reads from the management API are. */
+    /** RabbitMQ's collect_statistics_interval: how often queues report their lengths. */
     rabbitStatisticsSeconds: 5,
+    /**
+     * The management plugin's finest sample (its sample_retention_policies, {605, 5}): the queue lengths KEDA
+     * reads from the management API change only this often, whatever the statistics interval.
+     */
+    rabbitSampleSeconds: 5,
     /** metrics-server --metric-resolution (its chart's value), read by a CPU-based HPA. */
     metricsResolutionSeconds: 15,
 } as const;
@@ -71,6 +76,17 @@ export function hpaFlags(scale: number): string[] {
 /** RabbitMQ's collect_statistics_interval at `scale`, in milliseconds (rabbitmq.conf's unit). */
 export function rabbitStatisticsMs(scale: number): number {
     return Math.round((CLUSTER_PERIODS.rabbitStatisticsSeconds * 1000) / scale);
+}
+
+/** The management plugin's finest whole second: its sample_retention_policies take seconds, 1 at the least. */
+export const RABBIT_MIN_SAMPLE_SECONDS = 1;
+
+/**
+ * The management plugin's sample interval at `scale`, in its whole seconds: 5 s in real time, never under 1 s,
+ * so at scale 15 the box's queue lengths are up to 1 box second old (15 s real, against 5 s in a real cluster).
+ */
+export function rabbitSampleSeconds(scale: number): number {
+    return Math.max(RABBIT_MIN_SAMPLE_SECONDS, Math.round(CLUSTER_PERIODS.rabbitSampleSeconds / scale));
 }
 
 /**
