@@ -187,23 +187,33 @@ export function commonHorizonS(runs: Run[]): number {
     );
 }
 
-/** Seconds from the run's start to its first task's start (a warm worker's counts from the publication). */
-function firstStartS(run: Run, records: TaskRecord[]): number {
-    return Math.max(0, Math.min(...records.map((r) => r.started)) - run.start / 1000);
+/**
+ * What a run's tasks, or one loader's, show (unrounded): when the first started (a warm worker's counts from the
+ * publication), the waits' p95, the drain, and the pods' worker-seconds over the cost window.
+ */
+function part(run: Run, records: TaskRecord[], pods: PodSample[], horizonEnd: number) {
+    const drainedAt = Math.max(...records.map((r) => r.finished)) * 1000;
+    return {
+        firstStartS: Math.max(0, Math.min(...records.map((r) => r.started)) - run.start / 1000),
+        waitP95S: percentile(waits(records, run.published), 95),
+        drainedAt,
+        drainS: (drainedAt - run.start) / 1000,
+        workerSeconds: workerSeconds(pods, run.start, horizonEnd),
+    };
 }
 
 /** Each loader's part: its first start, waits, drain over the shared optimum and cost over its own work. */
 function loaderScores(run: Run, optimum: number, horizonEnd: number): LoaderScores[] {
     return run.backlogs.map((b) => {
         if (b.records.length === 0) throw new Error(`no task of ${b.loader} was recorded: it starved`);
-        const drainedAt = Math.max(...b.records.map((r) => r.finished)) * 1000;
+        const p = part(run, b.records, b.pods, horizonEnd);
         return {
             loader: b.loader,
             tasks: b.tasks,
-            firstStartS: round(firstStartS(run, b.records)),
-            waitP95S: round(percentile(waits(b.records, run.published), 95)),
-            drainOverOptimum: round((drainedAt - run.start) / 1000 / optimum),
-            costOverWork: round(workerSeconds(b.pods, run.start, horizonEnd) / (b.tasks * run.taskSeconds)),
+            firstStartS: round(p.firstStartS),
+            waitP95S: round(p.waitP95S),
+            drainOverOptimum: round(p.drainS / optimum),
+            costOverWork: round(p.workerSeconds / (b.tasks * run.taskSeconds)),
         };
     });
 }
@@ -215,19 +225,23 @@ export function scoreRun(run: Run, horizonS = commonHorizonS([run])): Scores {
     const tasks = run.backlogs.reduce((n, b) => n + b.tasks, 0);
     const work = tasks * run.taskSeconds;
     const optimum = optimumSeconds(run.backlogs, run.taskSeconds, (run.lastPublish - run.start) / 1000);
-    const drainedAt = Math.max(...records.map((r) => r.finished)) * 1000;
-    const drain = (drainedAt - run.start) / 1000;
     const pods = totalPods(run.backlogs);
     const horizonEnd = run.start + horizonS * 1000;
-    const cost = workerSeconds(pods, run.start, horizonEnd);
+    const {
+        firstStartS,
+        waitP95S,
+        drainedAt,
+        drainS: drain,
+        workerSeconds: cost,
+    } = part(run, records, pods, horizonEnd);
     return {
         tasks,
         slots: Object.fromEntries(run.backlogs.map((b) => [b.loader, b.slots])),
         workS: work,
         horizonS: round(horizonS),
         // First worker = when the first task starts (a warm replica counts from the publication).
-        timeToFirstWorkerS: round(firstStartS(run, records)),
-        waitP95S: round(percentile(waits(records, run.published), 95)),
+        timeToFirstWorkerS: round(firstStartS),
+        waitP95S: round(waitP95S),
         drainS: round(drain),
         optimumS: optimum,
         drainOverOptimum: round(drain / optimum),

@@ -14,7 +14,13 @@ import { Service, Supervisor } from "../supervisor";
 import { Kube } from "./kube";
 import { BoxNode, ensureNode } from "./nodes";
 import { BoxPki } from "./pki";
-import { hpaFlags, metricsResolution, rabbitSampleSeconds, rabbitStatisticsMs } from "./time-scale";
+import {
+    CLUSTER_PERIODS,
+    hpaFlags,
+    metricsResolution,
+    rabbitSampleSeconds,
+    rabbitStatisticsMs,
+} from "./time-scale";
 
 export const BOX = path.join(STATE, "box");
 
@@ -227,8 +233,8 @@ function writeRabbitmqConfig(timeScale: number): void {
             // up to 75 s old in real time at scale 15, past the HPA's 60 s scale-down window: it scaled below the
             // running tasks and stopped busy workers.
             `collect_statistics_interval = ${rabbitStatisticsMs(timeScale)}`,
-            // At scale 1 the plugin keeps its defaults, as a real broker does.
-            ...(timeScale === 1
+            // Unscaled, the plugin keeps its defaults, as a real broker does.
+            ...(rabbitSampleSeconds(timeScale) === CLUSTER_PERIODS.rabbitSampleSeconds
                 ? []
                 : ["global.minute", "basic.minute", "detailed.10"].map(
                       (policy) =>
